@@ -1,0 +1,281 @@
+"""The lifecycle: auth -> fetch -> translate -> publish.
+
+:class:`Poller` runs one poll at a time and nothing else.  It never imports
+a family; it calls the hooks through :class:`heatplug.manager.PluginManager`.
+A family that fails (at load, fetch or translate) is reported with its name;
+its tables keep their last good rows and are marked stale; every other
+family is published as usual.
+"""
+
+import concurrent.futures
+import dataclasses
+import logging
+import threading
+import time
+
+from heatplug import context
+from heatplug import errors
+from heatplug import stats
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class TableData:
+    """One published table: its declaration, its rows, and whether the
+    rows are from an earlier poll because its family failed this time."""
+
+    table: object
+    family: str
+    rows: list
+    stale: bool = False
+
+
+@dataclasses.dataclass
+class PollResult:
+    """Everything one poll produced: what the publish hook receives.
+
+    :ivar tables: ``{table_name: TableData}`` for every table of every
+        enabled, loaded family.
+    :ivar errors: ``{plugin_name: message}``; empty when all went well.
+    :ivar stats: counts and timings (see :meth:`Poller.poll`).
+    """
+
+    tables: dict
+    errors: dict
+    stats: dict
+
+    @property
+    def ok(self):
+        return not self.errors
+
+    def to_json(self):
+        """The stable ``--format json`` shape."""
+        return {
+            "tables": {name: {"columns": list(td.table.column_names),
+                              "rows": [list(r) for r in td.rows]}
+                       for name, td in sorted(self.tables.items())},
+            "errors": dict(sorted(self.errors.items())),
+            "stats": self.stats,
+        }
+
+
+def _check_rows(family, tables, translated):
+    """Validate a translate result against the family's declared tables."""
+    if not isinstance(translated, dict):
+        raise errors.TranslateError(
+            family, "translate returned %s, not a dict of tables"
+            % type(translated).__name__)
+    declared = {t.name: t for t in tables}
+    unknown = sorted(set(translated) - set(declared))
+    if unknown:
+        raise errors.TranslateError(
+            family, "rows for undeclared table(s): %s" % ", ".join(unknown))
+    checked = {}
+    for name, table in declared.items():
+        rows = [tuple(r) for r in translated.get(name) or ()]
+        width = len(table.columns)
+        for row in rows:
+            if len(row) != width:
+                raise errors.TranslateError(
+                    family, "table %s: a row has %d values, %d declared"
+                    % (name, len(row), width))
+        checked[name] = rows
+    return checked
+
+
+class Poller:
+    """Runs polls for one configuration and keeps what must survive them.
+
+    :param conf: the parsed :class:`oslo_config.cfg.ConfigOpts`.
+    :param plugins: a :class:`heatplug.manager.PluginManager`.
+    """
+
+    def __init__(self, conf, plugins):
+        self.conf = conf
+        self.plugins = plugins
+        self._conn = None
+        self._conn_lock = threading.Lock()
+        self._last_good = {}     # table name -> rows of its last good poll
+        self._caches = {}        # family name -> the family's cache dict
+        self.polls = 0
+
+    # -- auth ----------------------------------------------------------------
+
+    def connection(self):
+        """The :class:`heatplug.auth.Connection`, built on first use.
+
+        keystoneauth renews the token when it expires and re-authenticates
+        once on a 401, so one connection serves every poll.
+        """
+        with self._conn_lock:
+            if self._conn is None:
+                try:
+                    self._conn = self.plugins.auth(self.conf)
+                except errors.HeatplugError:
+                    raise
+                except Exception as exc:
+                    raise errors.AuthError(
+                        "%s: %s" % (type(exc).__name__, exc)) from exc
+            return self._conn
+
+    # -- one poll ------------------------------------------------------------
+
+    def _run_family(self, ctx, name, tables):
+        fam = context.FamilyContext(ctx, name,
+                                    self._caches.setdefault(name, {}))
+        with stats.attributed_to(name), stats.Stopwatch() as watch:
+            try:
+                raw = self.plugins.fetch(name, fam)
+            except errors.HeatplugError:
+                raise
+            except Exception as exc:
+                raise errors.FetchError(
+                    name, "%s: %s" % (type(exc).__name__, exc)) from exc
+            try:
+                translated = self.plugins.translate(name, raw)
+            except errors.HeatplugError:
+                raise
+            except Exception as exc:
+                raise errors.TranslateError(
+                    name, "%s: %s" % (type(exc).__name__, exc)) from exc
+            rows = _check_rows(name, tables, translated)
+        skipped = list(getattr(translated, "skipped", ()))
+        return rows, skipped, watch.wall
+
+    def poll(self):
+        """Run one poll; return the :class:`PollResult` it published.
+
+        ``stats`` holds ``requests`` and ``bytes`` (HTTP round trips and
+        bytes received, redirects included), ``seconds`` (wall) and
+        ``cpu_seconds`` of the poll, ``rows``, and per family the same
+        counts plus ``skipped`` records and ``stale``.
+        """
+        self.polls += 1
+        families = self.plugins.tables()
+        errs = {name: str(exc)
+                for name, exc in self.plugins.load_errors.items()}
+        fresh = {}
+        fam_stats = {name: {"requests": 0, "bytes": 0, "seconds": 0.0,
+                            "rows": 0, "skipped": [], "stale": False}
+                     for name in families}
+        counters = None
+        with stats.Stopwatch() as watch:
+            try:
+                conn = self.connection()
+                counters = conn.counters
+                counters.reset()
+            except errors.HeatplugError as exc:
+                for name in families:
+                    errs[name] = "auth: %s" % exc
+                conn = None
+            if conn is not None:
+                fresh, run_errs, timings = self._fetch_all(conn, families)
+                errs.update(run_errs)
+                for name, (seconds, skipped) in timings.items():
+                    fam_stats[name]["seconds"] = round(seconds, 4)
+                    fam_stats[name]["skipped"] = skipped
+
+        result = self._assemble(families, fresh, errs, fam_stats)
+        counted = counters.snapshot() if counters else {}
+        for name, count in counted.items():
+            if name in fam_stats:
+                fam_stats[name]["requests"] = count["requests"]
+                fam_stats[name]["bytes"] = count["bytes"]
+        result.stats = {
+            "poll": self.polls,
+            "requests": sum(c["requests"] for c in counted.values()),
+            "bytes": sum(c["bytes"] for c in counted.values()),
+            "shared_requests": counted.get(context.SHARED,
+                                           {}).get("requests", 0),
+            "seconds": round(watch.wall, 4),
+            "cpu_seconds": round(watch.cpu, 4),
+            "rows": sum(len(td.rows) for td in result.tables.values()),
+            "stale_tables": sorted(n for n, td in result.tables.items()
+                                   if td.stale),
+            "families": fam_stats,
+        }
+        self._publish(result)
+        LOG.info("poll %d: %d requests, %d bytes, %.2f s wall, %.2f s CPU, "
+                 "%d rows, %d error(s)", self.polls, result.stats["requests"],
+                 result.stats["bytes"], watch.wall, watch.cpu,
+                 result.stats["rows"], len(result.errors))
+        return result
+
+    def _fetch_all(self, conn, families):
+        """Fetch and translate every family, each in its own thread."""
+        fresh, errs, timings = {}, {}, {}
+        workers = self.conf.heatplug.max_workers
+        with concurrent.futures.ThreadPoolExecutor(
+                workers, thread_name_prefix="heatplug-item") as items, \
+                concurrent.futures.ThreadPoolExecutor(
+                    max(1, len(families)),
+                    thread_name_prefix="heatplug-family") as fams:
+            ctx = context.PollContext(conn, self.conf, items)
+            futures = {fams.submit(self._run_family, ctx, name, tables): name
+                       for name, tables in families.items()}
+            for future in concurrent.futures.as_completed(futures):
+                name = futures[future]
+                try:
+                    rows, skipped, seconds = future.result()
+                except errors.HeatplugError as exc:
+                    LOG.error("%s", exc)
+                    errs[name] = str(exc)
+                    continue
+                except Exception as exc:  # a bug in the core itself
+                    LOG.exception("family %s failed unexpectedly", name)
+                    errs[name] = "%s: %s" % (type(exc).__name__, exc)
+                    continue
+                fresh[name] = rows
+                timings[name] = (seconds, skipped)
+        return fresh, errs, timings
+
+    def _assemble(self, families, fresh, errs, fam_stats):
+        tables = {}
+        for name, declared in families.items():
+            ok = name in fresh
+            fam_stats[name]["stale"] = not ok
+            for table in declared:
+                if ok:
+                    rows = fresh[name][table.name]
+                    self._last_good[table.name] = rows
+                else:
+                    rows = self._last_good.get(table.name, [])
+                fam_stats[name]["rows"] += len(rows)
+                tables[table.name] = TableData(table, name, rows, stale=not ok)
+        return PollResult(tables=tables, errors=errs, stats={})
+
+    def _publish(self, result):
+        for sink in self.plugins.sinks():
+            try:
+                self.plugins.publish(sink, result)
+            except Exception as exc:
+                err = errors.PublishError(
+                    sink, "%s: %s" % (type(exc).__name__, exc))
+                LOG.error("%s", err)
+                result.errors[sink] = str(err)
+
+    # -- the reserved write path ---------------------------------------------
+
+    def execute(self, action, args=None):
+        """Carry out a write action through the reserved write-action hook.
+
+        :raises WriteActionUnavailable: write actions are disabled, the
+            action is not in the allowlist, or no plugin implements it.
+        """
+        opts = self.conf.heatplug
+        if not opts.write_actions_enabled:
+            raise errors.WriteActionUnavailable(
+                "no write action available: write actions are disabled "
+                "([heatplug] write_actions_enabled = false)")
+        if action not in opts.write_actions_allowed:
+            raise errors.WriteActionUnavailable(
+                "no write action available: %r is not in [heatplug] "
+                "write_actions_allowed" % action)
+        result = self.plugins.write_action(self.connection(), action,
+                                           dict(args or {}))
+        if result is None:
+            raise errors.WriteActionUnavailable(
+                "no write action available: no plugin implements %r "
+                "(heatplug ships none yet)" % action)
+        return result

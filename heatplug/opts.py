@@ -1,0 +1,83 @@
+"""Configuration options.
+
+Options are registered only through :func:`list_opts`, so the sample file
+that ``oslo-config-generator --namespace heatplug`` prints (committed as
+``etc/heatplug.conf.sample``) can never drift from the code.
+"""
+
+import copy
+
+from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
+
+HEAT_GROUP = "heat"
+
+HEATPLUG_OPTS = [
+    cfg.ListOpt(
+        "enabled_plugins", default=[],
+        help="Plugins (entry points in the 'heatplug.plugins' group) to "
+             "enable. Empty means every installed plugin. Naming a plugin "
+             "that is not installed is an error."),
+    cfg.ListOpt(
+        "disabled_plugins", default=[],
+        help="Plugins to disable; applied after enabled_plugins. A disabled "
+             "plugin is never imported."),
+    cfg.IntOpt(
+        "max_workers", default=8, min=1, max=64,
+        help="Size of the worker pool for per-stack and per-item Heat calls."),
+    cfg.BoolOpt(
+        "write_actions_enabled", default=False,
+        help="Allow write actions (the reserved write-action hook). Off by "
+             "default; even when on, only actions in write_actions_allowed "
+             "are carried out."),
+    cfg.ListOpt(
+        "write_actions_allowed", default=[],
+        help="The write actions that may be carried out when "
+             "write_actions_enabled is true."),
+]
+
+CLOUD_OPTS = [
+    cfg.StrOpt(
+        "cloud",
+        help="Name of a cloud in clouds.yaml to read credentials from. Used "
+             "only when auth_type is not set in this group; when neither is "
+             "set, the OS_CLOUD and OS_* environment variables are used, as "
+             "the openstack command line does."),
+]
+
+
+def _heat_group_opts():
+    return (CLOUD_OPTS
+            + ks_loading.get_session_conf_options()
+            + ks_loading.get_adapter_conf_options(include_deprecated=False)
+            + ks_loading.get_auth_common_conf_options())
+
+
+def list_opts():
+    """Every option heatplug registers, by group (the oslo.config entry point).
+
+    The ``[heat]`` group also lists the options of the ``password`` auth
+    plugin for the sample file; keystoneauth registers each auth plugin's own
+    options when the plugin is loaded, as aodh does.
+    """
+    return [
+        ("heatplug", copy.deepcopy(HEATPLUG_OPTS)),
+        (HEAT_GROUP, copy.deepcopy(
+            _heat_group_opts()
+            + ks_loading.get_auth_plugin_conf_options("password"))),
+    ]
+
+
+def register_opts(conf):
+    """Register heatplug's options on ``conf`` (a :class:`cfg.ConfigOpts`)."""
+    conf.register_opts(HEATPLUG_OPTS, group="heatplug")
+    conf.register_opts(_heat_group_opts(), group=HEAT_GROUP)
+    return conf
+
+
+def make_conf(args=(), config_files=None):
+    """Build a fresh, parsed :class:`cfg.ConfigOpts` (no global state)."""
+    conf = register_opts(cfg.ConfigOpts())
+    conf(list(args), project="heatplug", validate_default_values=True,
+         default_config_files=list(config_files or []))
+    return conf

@@ -1,0 +1,101 @@
+"""Counting what a poll costs: HTTP round trips, bytes and seconds.
+
+Requests are counted at the HTTP layer (a ``requests`` transport adapter
+mounted on the keystoneauth session), so redirects and re-authentication
+count too.  Each request is attributed to the family whose fetch is running,
+through a :mod:`contextvars` variable that the core sets and that the worker
+pool carries into its threads.
+"""
+
+import collections
+import contextlib
+import contextvars
+import threading
+import time
+
+from requests import adapters
+
+current_family = contextvars.ContextVar("heatplug_family", default="core")
+
+
+@contextlib.contextmanager
+def attributed_to(name):
+    """Attribute the HTTP requests made inside the block to ``name``."""
+    token = current_family.set(name)
+    try:
+        yield
+    finally:
+        current_family.reset(token)
+
+
+class Counters:
+    """Thread-safe per-family counters of requests, bytes and seconds."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        with self._lock:
+            self._requests = collections.Counter()
+            self._bytes = collections.Counter()
+            self._errors = collections.Counter()
+
+    def record(self, family, nbytes, error=False):
+        with self._lock:
+            self._requests[family] += 1
+            self._bytes[family] += nbytes
+            if error:
+                self._errors[family] += 1
+
+    def snapshot(self):
+        """Return ``{family: {"requests": n, "bytes": n, "errors": n}}``."""
+        with self._lock:
+            names = set(self._requests) | set(self._bytes)
+            return {n: {"requests": self._requests[n],
+                        "bytes": self._bytes[n],
+                        "errors": self._errors[n]} for n in sorted(names)}
+
+
+class CountingAdapter(adapters.HTTPAdapter):
+    """An HTTP adapter that records every round trip in :class:`Counters`."""
+
+    def __init__(self, counters, **kwargs):
+        self.counters = counters
+        super().__init__(**kwargs)
+
+    def send(self, request, *args, **kwargs):
+        family = current_family.get()
+        try:
+            response = super().send(request, *args, **kwargs)
+        except Exception:
+            self.counters.record(family, 0, error=True)
+            raise
+        # Reading .content here is what the caller does next anyway
+        # (keystoneauth and heatclient never stream Heat's answers).
+        self.counters.record(family, len(response.content or b""),
+                             error=response.status_code >= 500)
+        return response
+
+
+def install(requests_session, counters, pool_size=10):
+    """Mount a :class:`CountingAdapter` on a ``requests.Session``."""
+    adapter = CountingAdapter(counters, pool_connections=pool_size,
+                              pool_maxsize=pool_size)
+    requests_session.mount("http://", adapter)
+    requests_session.mount("https://", adapter)
+    return adapter
+
+
+class Stopwatch:
+    """Wall and CPU seconds of a block (CPU of the whole process)."""
+
+    def __enter__(self):
+        self._wall = time.monotonic()
+        self._cpu = time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.monotonic() - self._wall
+        self.cpu = time.process_time() - self._cpu
+        return False

@@ -1,0 +1,1 @@
+"""heatplug tempest plugin."""
