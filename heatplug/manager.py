@@ -8,6 +8,7 @@ of heatplug calls the small methods of :class:`PluginManager`, never
 ``pm.hook`` directly.
 """
 
+import importlib.metadata
 import logging
 
 import pluggy
@@ -39,9 +40,25 @@ def new_pluggy_manager():
 
 
 def discover():
-    """Names of every installed plugin in ``heatplug.plugins`` (none imported)."""
+    """Names of every installed plugin in ``heatplug.plugins`` (none imported).
+
+    stevedore keeps an on-disk cache of entry points keyed on the mtimes of
+    ``sys.path`` entries, packed as 32-bit floats: two states of a
+    site-packages less than about two minutes apart hash alike, so a plugin
+    installed or removed just after a run can stay invisible (or linger).
+    When stevedore's view disagrees with :mod:`importlib.metadata`, heatplug
+    says so and hands stevedore the fresh list through its class-level
+    ``ENTRY_POINT_CACHE``.
+    """
     mgr = named.NamedExtensionManager(ENTRY_POINT_GROUP, names=[])
-    return sorted({ep.name for ep in mgr.list_entry_points()})
+    cached = {(ep.name, ep.value) for ep in mgr.list_entry_points()}
+    fresh = list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+    if cached != {(ep.name, ep.value) for ep in fresh}:
+        LOG.info("stevedore's entry-point cache is stale for %s; using "
+                    "the installed entry points", ENTRY_POINT_GROUP)
+        named.NamedExtensionManager.ENTRY_POINT_CACHE[ENTRY_POINT_GROUP] = \
+            fresh
+    return sorted({ep.name for ep in fresh})
 
 
 def select(installed, enabled, disabled):

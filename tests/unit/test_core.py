@@ -1,0 +1,195 @@
+"""The lifecycle: isolation of families, last good rows, publish, write hook."""
+
+import pytest
+
+import heatplug
+from heatplug import core
+from heatplug import errors
+from heatplug.plugins import stacks
+
+
+class Family:
+    """A configurable family for exercising the core."""
+
+    def __init__(self, name, rows=None, fail=None, translate_fail=None):
+        self.name = name
+        self.rows = rows if rows is not None else [("a",)]
+        self.fail = fail
+        self.translate_fail = translate_fail
+        self.fetches = 0
+
+    @heatplug.hookimpl
+    def heatplug_tables(self):
+        return [heatplug.table(self.name, "test", "", ("x", "a column"))]
+
+    @heatplug.hookimpl
+    def heatplug_fetch(self, ctx):
+        self.fetches += 1
+        ctx.stacks()           # every family reads the shared stack list
+        if self.fail:
+            raise self.fail
+        return list(self.rows)
+
+    @heatplug.hookimpl
+    def heatplug_translate(self, raw):
+        if self.translate_fail:
+            raise self.translate_fail
+        return {self.name: raw}
+
+
+class Sink:
+    def __init__(self, fail=False):
+        self.results = []
+        self.fail = fail
+
+    @heatplug.hookimpl
+    def heatplug_publish(self, result):
+        if self.fail:
+            raise RuntimeError("sink is down")
+        self.results.append(result)
+
+
+def test_poll_publishes_every_family(conf, pm, static_auth, fake_heat):
+    pm.register(Family("one", [("1",)]), name="one")
+    pm.register(Family("two", [("2",), ("22",)]), name="two")
+    sink = Sink()
+    pm.register(sink, name="sink")
+    result = core.Poller(conf, pm).poll()
+    assert result.errors == {}
+    assert {n: td.rows for n, td in result.tables.items()} == {
+        "one": [("1",)], "two": [("2",), ("22",)]}
+    assert sink.results == [result]
+    # The stack list is read once per poll, however many families want it.
+    assert fake_heat.calls == 1
+    assert result.stats["rows"] == 3
+    assert result.stats["families"]["two"]["rows"] == 2
+
+
+def test_failing_family_keeps_last_good_rows_and_others_update(
+        conf, pm, static_auth):
+    one, two = Family("one", [("1",)]), Family("two", [("2",)])
+    pm.register(one, name="one")
+    pm.register(two, name="two")
+    poller = core.Poller(conf, pm)
+    assert poller.poll().ok
+    two.fail = RuntimeError("Heat said 500")
+    one.rows = [("1b",)]
+    result = poller.poll()
+    assert result.tables["one"].rows == [("1b",)]
+    assert result.tables["one"].stale is False
+    assert result.tables["two"].rows == [("2",)]
+    assert result.tables["two"].stale is True
+    assert result.errors == {"two": "fetch two: RuntimeError: Heat said 500"}
+    assert result.stats["stale_tables"] == ["two"]
+    # And it recovers.
+    two.fail = None
+    two.rows = [("2b",)]
+    result = poller.poll()
+    assert result.ok and result.tables["two"].rows == [("2b",)]
+
+
+def test_translate_failure_is_named(conf, pm, static_auth):
+    pm.register(Family("one", translate_fail=KeyError("id")), name="one")
+    result = core.Poller(conf, pm).poll()
+    assert result.errors == {"one": "translate one: KeyError: 'id'"}
+    assert result.tables["one"].rows == [] and result.tables["one"].stale
+
+
+@pytest.mark.parametrize("rows,message", [
+    ({"one": [("a", "b")]}, "a row has 2 values, 1 declared"),
+    ({"other": []}, "undeclared table"),
+])
+def test_rows_must_match_the_schema(conf, pm, static_auth, rows, message):
+    class Bad(Family):
+        @heatplug.hookimpl
+        def heatplug_translate(self, raw):
+            return rows
+
+    pm.register(Bad("one"), name="one")
+    result = core.Poller(conf, pm).poll()
+    assert message in result.errors["one"]
+
+
+def test_shared_stack_list_failure_is_reported_per_family(
+        conf, pm, static_auth, fake_heat):
+    pm.register(Family("one"), name="one")
+    pm.register(Family("two"), name="two")
+    fake_heat.stack_list = ConnectionError("refused")
+    result = core.Poller(conf, pm).poll()
+    assert set(result.errors) == {"one", "two"}
+    assert fake_heat.calls == 1          # the failing read is not repeated
+
+
+def test_auth_failure_marks_every_family(conf, pm):
+    class NoAuth:
+        @heatplug.hookimpl
+        def heatplug_auth(self, conf):
+            raise errors.AuthError("keystone says no")
+
+    pm.register(NoAuth(), name="noauth")
+    pm.register(Family("one"), name="one")
+    result = core.Poller(conf, pm).poll()
+    assert result.errors == {"one": "auth: keystone says no"}
+
+
+def test_failing_sink_does_not_stop_other_sinks(conf, pm, static_auth):
+    pm.register(Family("one"), name="one")
+    good = Sink()
+    pm.register(Sink(fail=True), name="bad-sink")
+    pm.register(good, name="good-sink")
+    result = core.Poller(conf, pm).poll()
+    assert len(good.results) == 1
+    assert result.errors == {
+        "bad-sink": "publish bad-sink: RuntimeError: sink is down"}
+
+
+def test_stacks_family_through_the_core(conf, pm, static_auth):
+    pm.register(stacks, name="stacks")
+    result = core.Poller(conf, pm).poll()
+    rows = result.tables["stacks"].rows
+    assert [(r[0], r[7], r[8]) for r in rows] == [
+        ("s1", "CREATE", "COMPLETE"), ("s2", "CREATE", "FAILED")]
+
+
+def test_json_shape_is_the_contract(conf, pm, static_auth):
+    pm.register(Family("one", [("1",)]), name="one")
+    data = core.Poller(conf, pm).poll().to_json()
+    assert set(data) == {"tables", "errors", "stats"}
+    assert data["tables"] == {"one": {"columns": ["x"], "rows": [["1"]]}}
+    assert {"requests", "seconds", "bytes"} <= set(data["stats"])
+
+
+class TestWriteAction:
+    def test_disabled_by_default(self, conf, pm, static_auth):
+        with pytest.raises(errors.WriteActionUnavailable,
+                           match="write actions are disabled"):
+            core.Poller(conf, pm).execute("stacks.delete", {"id": "x"})
+
+    def test_not_allowed(self, conf, pm, static_auth):
+        conf.set_override("write_actions_enabled", True, "heatplug")
+        with pytest.raises(errors.WriteActionUnavailable,
+                           match="not in .* write_actions_allowed"):
+            core.Poller(conf, pm).execute("stacks.delete", {"id": "x"})
+
+    def test_no_implementation(self, conf, pm, static_auth):
+        conf.set_override("write_actions_enabled", True, "heatplug")
+        conf.set_override("write_actions_allowed", ["stacks.delete"],
+                          "heatplug")
+        with pytest.raises(errors.WriteActionUnavailable,
+                           match="no write action available"):
+            core.Poller(conf, pm).execute("stacks.delete", {"id": "x"})
+
+    def test_dispatched_to_a_plugin(self, conf, pm, static_auth):
+        conf.set_override("write_actions_enabled", True, "heatplug")
+        conf.set_override("write_actions_allowed", ["noop"], "heatplug")
+        seen = []
+
+        class Writer:
+            @heatplug.hookimpl
+            def heatplug_write_action(self, conn, action, args):
+                seen.append((conn, action, args))
+                return "done"
+
+        pm.register(Writer(), name="writer")
+        assert core.Poller(conf, pm).execute("noop", {"a": 1}) == "done"
+        assert seen == [(static_auth.conn, "noop", {"a": 1})]
