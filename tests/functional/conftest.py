@@ -1,7 +1,7 @@
 """Fixtures for tests against the real local Heat.
 
 The session starts one real Heat (``tools/local-heat``, a fresh state dir
-and a free port) unless ``HEATPLUG_TEST_HEAT_ENDPOINT`` names a running one,
+and a free port) unless ``HEATPLUG_HEAT_ENDPOINT`` names a running one,
 creates the test population (every template in ``population/``, each a
 stack named after its file) and tears both down at the end.
 """
@@ -26,16 +26,8 @@ TERMINAL = ("COMPLETE", "FAILED")
 
 @pytest.fixture(scope="session")
 def local_heat():
-    endpoint = os.environ.get("HEATPLUG_TEST_HEAT_ENDPOINT")
-    if endpoint:
-        yield heat_fixture.RunningHeat(endpoint)
-        return
-    heat = heat_fixture.LocalHeat()
-    heat.start()
-    try:
+    with heat_fixture.LocalHeat() as heat:
         yield heat
-    finally:
-        heat.stop()
 
 
 @pytest.fixture(scope="session")
