@@ -29,6 +29,12 @@ LOG = logging.getLogger(__name__)
 
 SERVICE_TYPE = "orchestration"
 DEFAULT_TIMEOUT = 60.0
+# Heat reads are idempotent GETs: retry refused connections and the 5xx a
+# restarting or overloaded Heat answers, with keystoneauth's exponential
+# backoff, unless [heat] sets these adapter options itself.
+DEFAULT_RETRIES = {"connect_retries": 3, "connect_retry_delay": 0.5,
+                   "status_code_retries": 3, "status_code_retry_delay": 0.5,
+                   "retriable_status_codes": [500, 502, 503, 504]}
 
 
 @dataclasses.dataclass
@@ -100,8 +106,11 @@ def connect(conf):
     counters = stats.Counters()
     stats.install(sess.session, counters,
                   pool_size=max(10, conf.heatplug.max_workers + 2))
+    retries = {key: default if conf.heat[key] is None else conf.heat[key]
+               for key, default in DEFAULT_RETRIES.items()}
     heat = heat_client.Client(
         "1", session=sess, service_type=SERVICE_TYPE,
+        user_agent="heatplug", **retries,
         **{k: v for k, v in where.items() if v})
     LOG.debug("Heat client ready (region %s, interface %s, endpoint %s)",
               where.get("region_name"), where.get("interface"),
