@@ -154,13 +154,14 @@ def test_broken_plugin_is_named_and_others_load(fake_plugins):
 
 def test_disabled_plugin_is_never_imported(fake_plugins):
     conf = opts.make_conf()
-    conf.set_override("disabled_plugins", ["fake_broken", "fake_unavailable"],
+    conf.set_override("enabled_plugins", ["fake_good", "fake_broken"],
                       "heatplug")
+    conf.set_override("disabled_plugins", ["fake_broken"], "heatplug")
     pm = manager.build_plugin_manager(conf)
     assert pm.load_errors == {}
     assert "fake_broken" not in sys.modules
-    assert "fake_good" in pm.families()
-    assert "fake_broken" not in pm.enabled
+    assert pm.families() == ["fake_good"]
+    assert pm.enabled == ["fake_good"]
 
 
 def test_unknown_enabled_name_is_an_error(conf):
