@@ -12,11 +12,15 @@ from urllib import parse
 
 REDACTED = "<redacted>"
 
-# Key names whose values are credentials, whatever the value looks like.
-_SECRET_KEY = re.compile(
-    r"(pass(word|wd|phrase)?|secret|token|credential|private[_-]?key|"
-    r"api[_-]?key|access[_-]?key|signature|signal[_-]?id|queue[_-]?id|"
-    r"auth[_-]?key|_sig$|^sig$)", re.IGNORECASE)
+# Key names whose values are credentials, whatever the value looks like:
+# any key that mentions one of these ...
+_SECRET_ANYWHERE = re.compile(
+    r"(pass(word|wd|phrase)|secret|credential|private[_-]?key|api[_-]?key|"
+    r"access[_-]?key|auth[_-]?key|signal[_-]?id|queue[_-]?id)", re.IGNORECASE)
+# ... or whose last word is one of these ("auth_token", but not
+# "token_length").
+_SECRET_LAST_WORD = {"token", "tokens", "signature", "sig", "key", "pass",
+                     "pwd", "psk", "otp"}
 
 # Query parameters that make a URL a bearer credential (AWS/CFN signed
 # signal URLs, Swift temp URLs, pre-signed S3-style URLs, tokens).
@@ -27,7 +31,12 @@ _SIGNED_QUERY = re.compile(
 
 def is_secret_key(key):
     """True when a key name says its value is a credential."""
-    return isinstance(key, str) and bool(_SECRET_KEY.search(key))
+    if not isinstance(key, str):
+        return False
+    if _SECRET_ANYWHERE.search(key):
+        return True
+    words = re.split(r"[_\-.\s]+|(?<=[a-z])(?=[A-Z])", key.strip())
+    return bool(words) and words[-1].lower() in _SECRET_LAST_WORD
 
 
 def is_signed_url(text):
