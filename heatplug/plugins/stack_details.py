@@ -1,0 +1,337 @@
+"""The ``stack_details`` family: what "show stack" adds to the stack list.
+
+One ``GET /stacks/{name}/{id}`` per stack (nested stacks included, from the
+shared stack list): Heat has no list form of the detail.  The detail adds
+the real template description (the list's ``description`` is always ``""``:
+Heat's list formats a database summary), ``timeout_mins``,
+``disable_rollback``, the parameters (Heat's pseudo-parameters included:
+``OS::stack_id``, ``OS::stack_name``, ``OS::project_id`` for HOT,
+``AWS::StackId``, ``AWS::StackName``, ``AWS::Region`` for CFN), the resolved
+outputs, ``capabilities`` and ``notification_topics`` (both hard-coded to
+``[]`` by Heat 27: "not implemented").  Its ``tags`` are the list's tags
+(``[]`` where the list says ``null``), so no table here repeats them
+(see ``stacks_tags``).
+
+Secrets:
+
+- Heat masks a hidden parameter's value as ``******`` in the detail
+  (``Parameter.__str__``); heatplug publishes :data:`heatplug.redact.REDACTED`
+  in its place, and redacts secret-named parameters too.
+- Heat does **not** mask outputs: an output that uses a hidden parameter
+  shows the secret in plain text.  For a stack that has a hidden (or
+  secret-named) parameter and outputs, the family also reads the template
+  (``GET /stacks/{name}/{id}/template``, shared with the ``templates`` family
+  through ``ctx.shared``) and redacts every output whose value depends on
+  such a parameter, directly (``get_param``/``Ref``) or through resources
+  (``get_attr``/``get_resource``/``Fn::GetAtt``/``Ref``, transitively).
+  Not covered: a secret a parent passes into a nested stack's non-hidden
+  parameter is shown by Heat in the nested stack's detail (its name is
+  redacted only when it looks like a secret).
+
+Cache (``ctx.cache``, kept between polls): the detail of a stack is reused
+while its signature (stack_status, stack_status_reason, updated_time) in the
+shared list is unchanged and the stack is not IN_PROGRESS (outputs and
+templates move during an action without changing the signature); ids that
+left the list are dropped.  Outputs that read live attributes are therefore
+as of the stack's last status change.
+"""
+
+import logging
+
+from heatclient import exc as heat_exc
+
+import heatplug
+from heatplug import context
+from heatplug import redact
+from heatplug import translation
+
+LOG = logging.getLogger(__name__)
+
+SOURCE = "GET /v1/{project}/stacks/{name}/{id} (stacks.get), per stack"
+TEMPLATE_SOURCE = ("GET /v1/{project}/stacks/{name}/{id}/template, only for "
+                   "stacks with hidden parameters and outputs")
+
+#: What Heat shows in place of a hidden parameter's value.
+HEAT_MASK = "******"
+
+#: The ``ctx.shared`` key of a stack's template (also used by ``templates``).
+TEMPLATE_KEY = "stack_template:%s"
+
+TABLES = [
+    heatplug.table(
+        "stack_details",
+        "One row per stack (nested ones included): the scalars of Heat's "
+        "stack detail that the stack list does not carry.", SOURCE,
+        ("stack_id", "stacks.id"),
+        ("description", "the template's description (Heat: 'No description' "
+                        "when the template has none)"),
+        ("template_description", "the template's description, as Heat "
+                                 "reports it separately"),
+        ("timeout_mins", "the stack's create/update timeout in minutes, or "
+                         "None for Heat's default"),
+        ("disable_rollback", "True when a failed create is not rolled back"),
+    ),
+    heatplug.table(
+        "stack_parameters",
+        "One row per parameter of each stack, Heat's pseudo-parameters "
+        "(OS::stack_id, OS::stack_name, OS::project_id; AWS::StackId, "
+        "AWS::StackName, AWS::Region for CFN templates) included.",
+        SOURCE,
+        ("stack_id", "stacks.id"),
+        ("key", "parameter name"),
+        ("value", "the value as Heat shows it (always a string: Heat "
+                  "formats every value with str()); '<redacted>' for a "
+                  "hidden or secret-named parameter"),
+    ),
+    heatplug.table(
+        "stack_outputs",
+        "One row per output of each stack, resolved by Heat.",
+        SOURCE + "; " + TEMPLATE_SOURCE,
+        ("stack_id", "stacks.id"),
+        ("output_key", "output name"),
+        ("output_value", "the resolved value: a scalar, or JSON for a list "
+                         "or map; None when it failed to resolve; "
+                         "'<redacted>' when it depends on a hidden parameter"),
+        ("description", "the output's description (Heat: 'No description "
+                        "given' when the template has none)"),
+        ("output_error", "why the output failed to resolve, else None"),
+    ),
+    heatplug.table(
+        "stack_capabilities",
+        "One row per capability of each stack (Heat 27 always reports "
+        "none: not implemented).", SOURCE,
+        ("stack_id", "stacks.id"),
+        ("capability", "a capability (JSON when not a string)"),
+    ),
+    heatplug.table(
+        "stack_notification_topics",
+        "One row per notification topic of each stack (Heat 27 always "
+        "reports none: not implemented).", SOURCE,
+        ("stack_id", "stacks.id"),
+        ("topic", "a notification topic (JSON when not a string)"),
+    ),
+]
+
+TABLE_NAMES = tuple(t.name for t in TABLES)
+
+#: The detail keys translate reads; the rest (links, status, times, owner,
+#: parent, tags) is the stack list's.
+KEEP = ("id", "description", "template_description", "timeout_mins",
+        "disable_rollback", "parameters", "outputs", "capabilities",
+        "notification_topics")
+
+
+def signature(stack):
+    """What must be unchanged in the stack list for a cached detail."""
+    return (stack.get("stack_status"), stack.get("stack_status_reason"),
+            stack.get("updated_time"))
+
+
+def cacheable(stack):
+    return not str(stack.get("stack_status") or "").endswith("IN_PROGRESS")
+
+
+def _secret_params(parameters):
+    """Names of parameters whose values Heat masked or that look secret."""
+    if not isinstance(parameters, dict):
+        return set()
+    return {k for k, v in parameters.items()
+            if v == HEAT_MASK or redact.is_secret_key(k)}
+
+
+def needs_template(detail):
+    """True when the outputs must be checked against the template."""
+    return bool(detail.get("outputs")) and \
+        bool(_secret_params(detail.get("parameters")))
+
+
+@heatplug.hookimpl
+def heatplug_tables():
+    return TABLES
+
+
+@heatplug.hookimpl
+def heatplug_fetch(ctx):
+    stacks = [s for s in ctx.stacks() if s.get("id")]
+    cache = ctx.cache.get("details", {})
+
+    def one(stack):
+        sig = signature(stack)
+        hit = cache.get(stack["id"])
+        if hit is not None and hit[0] == sig and cacheable(stack):
+            return hit
+        ident = context.stack_identifier(stack)
+        try:
+            detail = context.to_dict(ctx.heat.stacks.get(ident))
+            record = {k: detail.get(k) for k in KEEP}
+            if needs_template(record):
+                record["template"] = ctx.shared(
+                    TEMPLATE_KEY % stack["id"],
+                    lambda: ctx.heat.stacks.template(ident))
+        except heat_exc.HTTPNotFound:
+            LOG.debug("stack %s vanished before its detail was read", ident)
+            return None
+        return sig, record
+
+    results = ctx.map(one, stacks)
+    fresh = {s["id"]: r for s, r in zip(stacks, results) if r is not None}
+    ctx.cache["details"] = fresh   # ids that left the list are dropped
+    return [fresh[s["id"]][1] for s in stacks if s["id"] in fresh]
+
+
+# -- template analysis: which outputs carry a hidden parameter -------------
+
+_PARAM_FUNCS = ("get_param",)
+_RESOURCE_FUNCS = ("get_attr", "get_resource", "Fn::GetAtt")
+_EITHER_FUNCS = ("Ref",)     # CFN: a parameter or a resource
+
+
+def _first(func, arg):
+    if isinstance(arg, (list, tuple)):
+        return arg[0] if arg else None
+    if func == "Fn::GetAtt" and isinstance(arg, str):    # "Res.attr"
+        return arg.split(".", 1)[0]
+    return arg
+
+
+def references(expr):
+    """Names that an (unresolved) template expression refers to:
+    ``(parameters, resources)``; CFN ``Ref`` names land in both."""
+    params, resources = set(), set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, arg in node.items():
+                name = _first(key, arg) if key in (
+                    _PARAM_FUNCS + _RESOURCE_FUNCS + _EITHER_FUNCS) else None
+                if isinstance(name, str):
+                    if key in _PARAM_FUNCS + _EITHER_FUNCS:
+                        params.add(name)
+                    if key in _RESOURCE_FUNCS + _EITHER_FUNCS:
+                        resources.add(name)
+                stack.append(arg)
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+    return params, resources
+
+
+def _section(template, *keys):
+    for key in keys:
+        if key in template:
+            section = template[key]
+            if section is None:
+                return {}
+            if not isinstance(section, dict):
+                raise ValueError("template section %s is a %s, not a map"
+                                 % (key, type(section).__name__))
+            return section
+    return {}
+
+
+def _hidden(schema):
+    if not isinstance(schema, dict):
+        return False
+    for key in ("hidden", "NoEcho"):
+        if key in schema:
+            val = schema[key]
+            if isinstance(val, bool):
+                return val
+            # Heat parses strings; anything but a clear "false" is hidden.
+            return str(val).strip().lower() not in ("false", "no", "0",
+                                                    "off", "")
+    return False
+
+
+def tainted_outputs(template, secret_params):
+    """Output names whose value depends on one of ``secret_params`` or on a
+    parameter the template marks hidden/NoEcho, directly or through
+    resources (transitively)."""
+    params = _section(template, "parameters", "Parameters")
+    secret = set(secret_params) | {n for n, s in params.items() if _hidden(s)}
+    resources = _section(template, "resources", "Resources")
+    refs = {}
+    for name, definition in resources.items():
+        if isinstance(definition, dict):
+            definition = {k: v for k, v in definition.items()
+                          if k not in ("depends_on", "DependsOn")}
+        refs[name] = references(definition)
+    tainted = set()
+    changed = True
+    while changed:
+        changed = False
+        for name, (p, r) in refs.items():
+            if name not in tainted and (p & secret or r & tainted):
+                tainted.add(name)
+                changed = True
+    outputs = _section(template, "outputs", "Outputs")
+    result = set()
+    for name, definition in outputs.items():
+        p, r = references(definition)
+        if p & secret or r & tainted:
+            result.add(name)
+    return result
+
+
+# -- translation -------------------------------------------------------------
+
+def _items(value):
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise ValueError("expected a list, got %s" % type(value).__name__)
+    return list(value)
+
+
+@heatplug.hookimpl
+def heatplug_translate(raw):
+    rows = translation.Rows(*TABLE_NAMES)
+    for detail in raw or ():
+        ident = detail.get("id") if isinstance(detail, dict) else None
+        with rows.record("stack detail", ident):
+            sid = detail["id"]
+            if not isinstance(sid, str) or not sid:
+                raise ValueError("no stack id")
+            rows.add("stack_details", sid, detail.get("description"),
+                     detail.get("template_description"),
+                     detail.get("timeout_mins"),
+                     detail.get("disable_rollback"))
+
+            parameters = detail.get("parameters") or {}
+            if not isinstance(parameters, dict):
+                raise ValueError("parameters is a %s, not a map"
+                                 % type(parameters).__name__)
+            secret = _secret_params(parameters)
+            template = detail.get("template")
+            hidden_outputs = set()
+            if isinstance(template, dict):
+                tparams = _section(template, "parameters", "Parameters")
+                secret |= {n for n, s in tparams.items() if _hidden(s)}
+                hidden_outputs = tainted_outputs(template, secret)
+            elif needs_template(detail):
+                # No template to tell which outputs are safe: show none.
+                hidden_outputs = None
+            for key in sorted(parameters, key=str):
+                rows.add("stack_parameters", sid, key,
+                         redact.value(key, parameters[key],
+                                      hidden=key in secret))
+
+            for output in _items(detail.get("outputs")):
+                key = output["output_key"]
+                hide = hidden_outputs is None or key in hidden_outputs
+                value = output.get("output_value")
+                error = output.get("output_error")
+                if hide:
+                    value = redact.value(key, value, hidden=True)
+                    error = redact.value(key, error, hidden=True)
+                else:
+                    value = redact.value(key, value)
+                    error = redact.scrub(error)
+                rows.add("stack_outputs", sid, key, value,
+                         output.get("description"), error)
+
+            for cap in _items(detail.get("capabilities")):
+                rows.add("stack_capabilities", sid, cap)
+            for topic in _items(detail.get("notification_topics")):
+                rows.add("stack_notification_topics", sid, topic)
+    return rows

@@ -1,0 +1,288 @@
+"""The stack_details family's translation, on recorded real Heat answers.
+
+``tests/fixtures/stack_details.json`` is what the family's fetch returned
+from a real local Heat holding the test population
+(``tests/functional/population``), recorded with::
+
+    OS_AUTH_TYPE=none OS_ENDPOINT=http://127.0.0.1:PORT/v1/admin \\
+        .venv/bin/python tools/record_fixtures.py stack_details
+
+Heat returned pop-params' hidden default in plain text in two outputs
+(``direct``, ``indirect``), and the template it holds in plain text too:
+these tests check it never reaches a row.
+"""
+
+import copy
+import json
+import pathlib
+import types
+
+import pytest
+from heatclient import exc as heat_exc
+
+from heatplug import redact
+from heatplug.plugins import stack_details
+
+FIXTURE = (pathlib.Path(__file__).resolve().parents[2] / "fixtures"
+           / "stack_details.json")
+CANARIES = ("canary-hidden-param-7Qz1", "canary-cfn-noecho-default-5Wm2",
+            "canary-hot-hidden-default-8Rt4")
+
+
+@pytest.fixture
+def raw():
+    return json.loads(FIXTURE.read_text())
+
+
+def _name(detail):
+    params = detail["parameters"]
+    return params.get("OS::stack_name") or params.get("AWS::StackName")
+
+
+@pytest.fixture
+def ids(raw):
+    return {_name(d): d["id"] for d in raw}
+
+
+def _rows(rows, table, sid):
+    return sorted(r[1:] for r in rows[table] if r[0] == sid)
+
+
+def test_every_recorded_stack_has_one_detail_row(raw, ids):
+    rows = stack_details.heatplug_translate(raw)
+    assert rows.skipped == []
+    assert len(rows["stack_details"]) == len(raw) == 8
+    details = {r[0]: r[1:] for r in rows["stack_details"]}
+    assert details[ids["pop-simple"]] == (
+        "pop-simple - a plain stack", "pop-simple - a plain stack", None,
+        True)
+    assert details[ids["pop-cfn"]][0] == \
+        "pop-cfn - a CloudFormation-format template"
+    group = next(i for n, i in ids.items() if n.startswith("pop-nested-group"))
+    assert details[group] == ("No description", "No description", None, True)
+    # Heat 27 hard-codes both to [].
+    assert rows["stack_capabilities"] == []
+    assert rows["stack_notification_topics"] == []
+
+
+def test_parameters_include_heat_pseudo_parameters(raw, ids):
+    rows = stack_details.heatplug_translate(raw)
+    simple = ids["pop-simple"]
+    assert _rows(rows, "stack_parameters", simple) == [
+        ("OS::project_id", "admin"),
+        ("OS::stack_id", simple),
+        ("OS::stack_name", "pop-simple"),
+        ("db_password", redact.REDACTED),
+        ("length", "12"),
+    ]
+    cfn = dict(_rows(rows, "stack_parameters", ids["pop-cfn"]))
+    assert cfn["AWS::StackName"] == "pop-cfn"
+    assert cfn["AWS::StackId"].endswith("stacks/pop-cfn/%s" % ids["pop-cfn"])
+    assert cfn["AdminPass"] == redact.REDACTED
+    assert cfn["Flavor"] == "m1.large"
+    params = dict(_rows(rows, "stack_parameters", ids["pop-params"]))
+    assert params["unlock_code"] == redact.REDACTED
+    assert params["settings"] == '{"mode": "fast", "level": 3}'   # Heat's str
+    assert params["debug"] == "False"
+
+
+def test_heat_masks_hidden_parameters_itself(raw, ids):
+    by_id = {d["id"]: d for d in raw}
+    assert by_id[ids["pop-simple"]]["parameters"]["db_password"] == "******"
+
+
+def test_outputs_values_errors_and_descriptions(raw, ids):
+    rows = stack_details.heatplug_translate(raw)
+    assert _rows(rows, "stack_outputs", ids["pop-cfn"]) == [
+        ("Broken", None, "an output that cannot be resolved",
+         'Index to "Fn::Select" must be an integer'),
+        ("Joined", "abc-m1.large", "the joined label and flavor", None),
+    ]
+    group = next(i for n, i in ids.items() if n.startswith("pop-nested-group"))
+    (key, value, desc, err), = _rows(rows, "stack_outputs", group)
+    assert (key, desc, err) == ("refs_map", "No description given", None)
+    assert sorted(json.loads(value)) == ["0", "1"]
+    assert _rows(rows, "stack_outputs", ids["pop-nested"]) == [
+        ("child_value", "from-parent", "No description given", None)]
+
+
+def test_outputs_carrying_a_hidden_parameter_are_redacted(raw, ids):
+    by_id = {d["id"]: d for d in raw}
+    heat_said = {o["output_key"]: o.get("output_value")
+                 for o in by_id[ids["pop-params"]]["outputs"]}
+    # Heat itself leaks the hidden default through outputs ...
+    assert heat_said["direct"] == "canary-hot-hidden-default-8Rt4"
+    assert heat_said["indirect"] == "code=canary-hot-hidden-default-8Rt4"
+    rows = stack_details.heatplug_translate(raw)
+    outputs = {r[0]: r[1] for r in _rows(rows, "stack_outputs",
+                                         ids["pop-params"])}
+    # ... heatplug does not, and keeps the outputs that are safe.
+    assert outputs == {"direct": redact.REDACTED,
+                       "indirect": redact.REDACTED,
+                       "safe": "a,b", "replicas": 4,
+                       "settings": '{"level": 3, "mode": "fast"}'}
+
+
+def test_no_canary_reaches_any_row(raw):
+    assert any(c in json.dumps(raw) for c in CANARIES)   # the test means it
+    rows = stack_details.heatplug_translate(raw)
+    text = json.dumps(dict(rows))
+    assert not [c for c in CANARIES if c in text]
+
+
+def test_template_is_read_only_for_stacks_with_hidden_parameters(raw, ids):
+    with_template = {d["id"] for d in raw if "template" in d}
+    assert with_template == {ids["pop-simple"], ids["pop-cfn"],
+                             ids["pop-params"]}
+    assert all(stack_details.needs_template(d) == (d["id"] in with_template)
+               for d in raw)
+
+
+def test_taint_follows_resources(raw, ids):
+    by_id = {d["id"]: d for d in raw}
+    tainted = stack_details.tainted_outputs
+    assert tainted(by_id[ids["pop-params"]]["template"], set()) == {
+        "direct", "indirect"}
+    assert tainted(by_id[ids["pop-simple"]]["template"], set()) == set()
+    # A CFN Ref names a parameter or a resource: both are followed.
+    assert tainted(by_id[ids["pop-cfn"]]["template"], {"Label"}) == {
+        "Joined", "Broken"}
+    assert tainted(by_id[ids["pop-cfn"]]["template"], set()) == set()
+
+
+def test_without_the_template_outputs_of_a_secret_stack_are_hidden(raw, ids):
+    record = next(d for d in raw if d["id"] == ids["pop-params"])
+    del record["template"]
+    rows = stack_details.heatplug_translate([record])
+    assert {r[2] for r in rows["stack_outputs"]} == {redact.REDACTED}
+    assert len(rows["stack_outputs"]) == 5
+
+
+def test_malformed_records_are_skipped_and_counted(raw, ids):
+    broken = copy.deepcopy(raw)
+    by_id = {d["id"]: d for d in broken}
+    by_id[ids["pop-simple"]]["parameters"] = "not a map"
+    del by_id[ids["pop-nested"]]["outputs"][0]["output_key"]
+    by_id[ids["pop-fails"]]["capabilities"] = 7
+    broken.append("not a record")
+    rows = stack_details.heatplug_translate(broken)
+    assert len(rows.skipped) == 4
+    assert any(s.startswith("stack detail %s: ValueError"
+                            % ids["pop-simple"]) for s in rows.skipped)
+    assert any(s.startswith("stack detail %s: KeyError" % ids["pop-nested"])
+               for s in rows.skipped)
+    gone = {ids["pop-simple"], ids["pop-nested"], ids["pop-fails"]}
+    for table, table_rows in rows.items():   # no half records
+        assert not [r for r in table_rows if r[0] in gone], table
+    assert len(rows["stack_details"]) == len(raw) - 3
+    assert _rows(rows, "stack_outputs", ids["pop-cfn"])[1][1] == \
+        "abc-m1.large"
+
+
+# -- fetch: the cache, 404s, the ids that disappear ------------------------
+
+class FakeStacks:
+    """Serves the recorded details: the Heat answers are the fixture's."""
+
+    def __init__(self, details):
+        self.details = {d["id"]: d for d in details}
+        self.gets = []
+        self.templates = []
+        self.gone = set()
+
+    def get(self, ident):
+        self.gets.append(ident)
+        sid = ident.split("/")[1]
+        if sid in self.gone:
+            raise heat_exc.HTTPNotFound()
+        detail = {k: v for k, v in self.details[sid].items()
+                  if k != "template"}
+        return types.SimpleNamespace(to_dict=lambda: copy.deepcopy(detail))
+
+    def template(self, ident):
+        self.templates.append(ident)
+        return copy.deepcopy(self.details[ident.split("/")[1]]["template"])
+
+
+class FakeCtx:
+    def __init__(self, stacks, heat_stacks, cache):
+        self._stacks = stacks
+        self.heat = types.SimpleNamespace(stacks=heat_stacks)
+        self.cache = cache
+
+    def stacks(self):
+        return self._stacks
+
+    def shared(self, key, factory):
+        return factory()
+
+    def map(self, fn, items):
+        return [fn(i) for i in items]
+
+
+def _listed(raw, status="CREATE_COMPLETE"):
+    return [{"id": d["id"], "stack_name": _name(d), "stack_status": status,
+             "stack_status_reason": "done", "updated_time": None}
+            for d in raw]
+
+
+def test_fetch_reads_each_stack_once_then_serves_the_cache(raw):
+    heat = FakeStacks(raw)
+    cache = {}
+    listed = _listed(raw)
+    first = stack_details.heatplug_fetch(FakeCtx(listed, heat, cache))
+    assert len(heat.gets) == 8 and len(heat.templates) == 3
+    assert first == raw
+    second = stack_details.heatplug_fetch(FakeCtx(listed, heat, cache))
+    assert len(heat.gets) == 8 and len(heat.templates) == 3
+    assert second == first
+
+
+def test_fetch_rereads_a_stack_whose_signature_changed(raw, ids):
+    heat = FakeStacks(raw)
+    cache = {}
+    stack_details.heatplug_fetch(FakeCtx(_listed(raw), heat, cache))
+    for field, value in (("stack_status", "UPDATE_COMPLETE"),
+                         ("stack_status_reason", "again"),
+                         ("updated_time", "2026-01-01T00:00:00Z")):
+        listed = _listed(raw)
+        changed = next(s for s in listed if s["id"] == ids["pop-simple"])
+        changed[field] = value
+        before = len(heat.gets)
+        stack_details.heatplug_fetch(FakeCtx(listed, heat, cache))
+        assert heat.gets[before:] == ["pop-simple/%s" % ids["pop-simple"]]
+        stack_details.heatplug_fetch(FakeCtx(_listed(raw), heat, cache))
+
+
+def test_fetch_never_caches_an_action_in_progress(raw):
+    heat = FakeStacks(raw)
+    cache = {}
+    listed = _listed(raw, "UPDATE_IN_PROGRESS")
+    stack_details.heatplug_fetch(FakeCtx(listed, heat, cache))
+    stack_details.heatplug_fetch(FakeCtx(listed, heat, cache))
+    assert len(heat.gets) == 16
+
+
+def test_fetch_skips_a_vanished_stack_and_forgets_dropped_ids(raw, ids):
+    heat = FakeStacks(raw)
+    cache = {}
+    heat.gone.add(ids["pop-fails"])
+    got = stack_details.heatplug_fetch(FakeCtx(_listed(raw), heat, cache))
+    assert ids["pop-fails"] not in {d["id"] for d in got}
+    assert len(got) == 7
+    listed = [s for s in _listed(raw) if s["id"] != ids["pop-simple"]]
+    stack_details.heatplug_fetch(FakeCtx(listed, heat, cache))
+    assert set(cache["details"]) == {s["id"] for s in listed} - {
+        ids["pop-fails"]}
+
+
+def test_references_of_template_functions():
+    refs = stack_details.references
+    assert refs({"get_param": "a.b"}) == ({"a.b"}, set())
+    assert refs({"get_param": ["p", "key", 0]}) == ({"p"}, set())
+    assert refs({"Fn::GetAtt": "Res.attr"}) == (set(), {"Res"})
+    assert refs({"Ref": "X"}) == ({"X"}, {"X"})        # CFN: either kind
+    assert refs({"str_replace": {
+        "template": "$a-$b", "params": {
+            "$a": {"get_attr": ["r1", "value"]},
+            "$b": {"get_resource": "r2"}}}}) == (set(), {"r1", "r2"})
