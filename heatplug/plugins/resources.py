@@ -1,0 +1,579 @@
+"""The ``resources`` family: every resource of every stack, nested included.
+
+Reads, per poll:
+
+- the shared resource list (:meth:`heatplug.context.PollContext.resources`):
+  one ``GET /stacks/{name}/{id}/resources?nested_depth=100&with_detail=True``
+  per *root* stack.  Heat lowers ``nested_depth`` to its
+  ``max_nested_stack_depth`` (default 5) and refuses to create a stack deeper
+  than that cap, so one call reaches every nested stack, ResourceGroup members
+  and template resources alike.  ``with_detail`` adds each resource's
+  ``description`` and its ``attributes`` (resolved live by Heat: for a type
+  with a ``show`` attribute, e.g. a Nova server, Heat calls that service per
+  resource), but never its properties, and the API layer drops the
+  ``metadata`` that Heat's engine computed;
+- ``GET /stacks/{name}/{id}/resources/{resource}/metadata`` per resource, on
+  the worker pool and cached between polls (see :func:`heatplug_fetch`);
+- ``GET /stacks/{name}/{id}/template`` per stack that has resources, shared
+  with the ``templates`` family through ``ctx.shared`` and cached between
+  polls while the stack's (status, status reason, updated_time) is unchanged.
+
+Secrets.  Heat does not mask attributes: a resource whose properties use a
+hidden parameter (HOT ``hidden``, CFN ``NoEcho``, or a secret-looking name)
+shows it in plain text, e.g. ``OS::Heat::Value``'s ``value``.  From each
+stack's template the family works out which resources depend on such a
+parameter, directly or through other resources (transitively), and publishes
+every attribute of those as ``<redacted>``, and every metadata value too when
+the template's metadata section is what depends on it.  A nested stack owned
+by such a resource (its parameters, or a ResourceGroup's inlined definition,
+carry the secret) has all its attributes and metadata redacted, as has a
+stack whose template could not be read.  Credentials Heat itself generates
+(a RandomString's value, a handle's token and ``curl_cli``, server
+passwords, signed URLs, deployment credentials in server metadata) are
+redacted by name and shape.  Not covered: a hidden parameter passed through a
+software deployment's ``input_values`` under an innocent input name reaches
+the server's ``deployments`` metadata; what a template builds from a
+RandomString (its value is redacted, ``hello-<value>`` in a Value is not:
+following RandomStrings would redact every server named with a random
+suffix).
+
+A resource is identified by its stack's id and its name (Heat's own resource
+identity is ``stacks/{name}/{id}/resources/{resource}``); the stack is the one
+named by the resource's ``stack`` link, its nested stack the one named by its
+``nested`` link.
+"""
+
+import json
+import logging
+from urllib import parse
+
+from heatclient import exc as heat_exc
+
+import heatplug
+from heatplug import redact
+from heatplug import translation
+
+LOG = logging.getLogger(__name__)
+
+LIST_SOURCE = ("GET /v1/{project}/stacks/{name}/{id}/resources"
+               "?nested_depth=100&with_detail=True (resources.list, once per "
+               "root stack)")
+TEMPLATE_SOURCE = ("GET /v1/{project}/stacks/{name}/{id}/template (per stack, "
+                   "cached; which resources depend on hidden parameters)")
+METADATA_SOURCE = ("GET /v1/{project}/stacks/{name}/{id}/resources/{resource}"
+                   "/metadata (resources.metadata, per resource, cached)")
+
+# Resource types whose metadata Heat rewrites without touching the resource's
+# status or updated_time: servers get their ``deployments`` pushed whenever a
+# software deployment for them is created, updated or deleted (also through
+# the software-deployments API) and re-resolve their template metadata after a
+# signal to any resource of their stack; wait condition handles merge every
+# signal into their metadata.  Their metadata is read on every poll.
+LIVE_METADATA_TYPES = frozenset((
+    "OS::Nova::Server",
+    "OS::Heat::DeployedServer",
+    "AWS::EC2::Instance",
+    "OS::Heat::WaitConditionHandle",
+    "OS::Heat::UpdateWaitConditionHandle",
+    "AWS::CloudFormation::WaitConditionHandle",
+))
+
+# Any other cached metadata is re-read after this many polls, which bounds the
+# staleness left by the rarer paths (a template resource re-resolving its
+# template metadata after a signal; third-party resource types).
+METADATA_MAX_AGE = 10
+
+# Attributes that are credentials whatever their name says: Heat itself keeps
+# a RandomString's value encrypted (it is how templates make passwords), and a
+# signal handle's curl_cli embeds its token or signed URL.
+SECRET_ATTRIBUTES = {
+    "OS::Heat::RandomString": frozenset(("value",)),
+}
+SECRET_ATTRIBUTE_NAMES = frozenset(("curl_cli",))
+
+#: The ``ctx.shared`` key of a stack's template (also read by ``templates``
+#: and ``stack_details``).
+TEMPLATE_KEY = "stack_template:%s"
+TEMPLATE_SECTIONS = ("parameters", "Parameters", "resources", "Resources")
+
+KEY = (("stack_id", "resources.stack_id: the stack the resource is in"),
+       ("resource_name", "resources.resource_name"))
+
+TABLES = [
+    heatplug.table(
+        "resources",
+        "One row per resource of every stack, nested stacks included; keyed "
+        "by (stack_id, resource_name).", LIST_SOURCE,
+        ("stack_id", "id of the stack the resource belongs to (stacks.id), "
+                     "from its 'stack' link"),
+        ("resource_name", "the resource's name in its stack's template "
+                          "(Heat's logical_resource_id is the same)"),
+        ("stack_name", "name of that stack"),
+        ("physical_resource_id", "id of the underlying object (a server id, "
+                                 "a nested stack id, ...), None when there "
+                                 "is none (Heat answers '')"),
+        ("resource_type", "e.g. OS::Heat::ResourceGroup, or a template "
+                          "resource's file name"),
+        ("resource_status", "Heat's combined status, e.g. CREATE_COMPLETE"),
+        ("action", "the action part of resource_status: INIT, CREATE, "
+                   "UPDATE, DELETE, ROLLBACK, SUSPEND, RESUME, CHECK, ..."),
+        ("status", "the state part of resource_status: IN_PROGRESS, "
+                   "COMPLETE, FAILED"),
+        ("resource_status_reason", "why the resource is in its status"),
+        ("creation_time", "ISO 8601 creation time"),
+        ("updated_time", "ISO 8601 time of the last change (Heat reports the "
+                         "creation time until the first one)"),
+        ("description", "the resource's description in its template"),
+        ("parent_resource", "for a resource of a nested stack, the name of "
+                            "the resource that owns that stack in the parent "
+                            "stack (stacks.parent); else None"),
+        ("nested_stack_id", "id of the nested stack this resource owns "
+                            "(ResourceGroup, template resource, "
+                            "OS::Heat::Stack, ...), from its 'nested' link; "
+                            "else None"),
+    ),
+    heatplug.table(
+        "resources_required_by",
+        "Dependencies: one row per resource of the same stack that depends "
+        "on this one.", LIST_SOURCE,
+        *KEY,
+        ("required_by", "name of a resource in the same stack that requires "
+                        "this one"),
+    ),
+    heatplug.table(
+        "resources_links", "The links of each resource (self, stack, "
+                           "nested).", LIST_SOURCE,
+        *KEY,
+        ("href", "link URL"),
+        ("rel", "link relation: self, stack or nested"),
+    ),
+    heatplug.table(
+        "resources_attributes",
+        "Resource data: each resource's attributes as Heat resolves them "
+        "now, one row per attribute; credentials redacted.",
+        LIST_SOURCE + "; " + TEMPLATE_SOURCE,
+        *KEY,
+        ("key", "attribute name"),
+        ("value", "attribute value: a scalar, or JSON for lists and dicts; "
+                  "'<redacted>' for credentials"),
+    ),
+    heatplug.table(
+        "resources_metadata",
+        "Resource metadata (the template's metadata section plus what Heat "
+        "adds, e.g. a server's software deployments), one row per top-level "
+        "key; credentials and signed URLs redacted.",
+        METADATA_SOURCE + "; " + TEMPLATE_SOURCE,
+        *KEY,
+        ("key", "metadata key"),
+        ("value", "metadata value: a scalar, or JSON for lists and dicts; "
+                  "secrets inside it are '<redacted>'"),
+    ),
+]
+
+
+@heatplug.hookimpl
+def heatplug_tables():
+    return TABLES
+
+
+# -- fetch --------------------------------------------------------------------
+
+def _link(resource, rel):
+    for link in resource.get("links") or ():
+        if isinstance(link, dict) and link.get("rel") == rel:
+            return link.get("href")
+    return None
+
+
+def stack_of(href):
+    """``(stack_name, stack_id)`` from a ``.../stacks/{name}/{id}`` link."""
+    parts = [parse.unquote(p) for p in
+             parse.urlsplit(href).path.rstrip("/").split("/")]
+    i = len(parts) - 1 - parts[::-1].index("stacks")
+    name, sid = parts[i + 1], parts[i + 2]
+    if not name or not sid:
+        raise ValueError("no stack name/id in %r" % href)
+    return name, sid
+
+
+_GONE = object()
+
+
+def _signature(resource):
+    return (resource.get("resource_status"), resource.get("updated_time"),
+            resource.get("physical_resource_id"))
+
+
+def _reusable(entry, resource, poll):
+    """Whether the cached metadata ``entry`` still answers for ``resource``."""
+    if entry is None or entry["signature"] != list(_signature(resource)):
+        return False
+    status = resource.get("resource_status") or ""
+    return (resource.get("resource_type") not in LIVE_METADATA_TYPES
+            and not status.endswith("IN_PROGRESS")
+            and poll - entry["poll"] < METADATA_MAX_AGE)
+
+
+def _stack_signature(stack):
+    return [stack.get("stack_status"), stack.get("stack_status_reason"),
+            stack.get("updated_time")]
+
+
+def _trim(template):
+    """The template sections translate needs (parameters, resources)."""
+    if not isinstance(template, dict):
+        return template
+    return {k: template[k] for k in TEMPLATE_SECTIONS if k in template}
+
+
+def _read_templates(ctx, idents):
+    """``{stack_id: trimmed template}`` for ``idents`` (``{id: name/id}``);
+    a stack whose template answers 404 is left out."""
+    cache = ctx.cache.setdefault("templates", {})
+    listed = {s.get("id"): s for s in ctx.stacks()}
+    fresh = {}
+
+    def read(sid):
+        stack = listed.get(sid)
+        sig = _stack_signature(stack) if stack else None
+        hit = cache.get(sid)
+        if (hit is not None and sig is not None and hit["signature"] == sig
+                and not str(sig[0] or "").endswith("IN_PROGRESS")):
+            return hit
+        ident = idents[sid]
+        try:
+            template = ctx.shared(TEMPLATE_KEY % sid,
+                                  lambda: ctx.heat.stacks.template(ident))
+        except heat_exc.HTTPNotFound:
+            return None
+        return {"signature": sig, "template": _trim(template)}
+
+    sids = sorted(idents)
+    for sid, entry in zip(sids, ctx.map(read, sids)):
+        if entry is not None:
+            fresh[sid] = entry
+    ctx.cache["templates"] = fresh      # stacks that left are dropped
+    return {sid: entry["template"] for sid, entry in fresh.items()}
+
+
+@heatplug.hookimpl
+def heatplug_fetch(ctx):
+    """``{"resources": [...], "templates": {stack_id: template}}``.
+
+    ``resources`` is the shared resource list, each resource with its
+    ``metadata`` added.  Metadata is cached in ``ctx.cache`` per (stack id,
+    resource name) with the signature (resource_status, updated_time,
+    physical_resource_id); it is re-read when the signature changed, while
+    the resource is IN_PROGRESS, on every poll for
+    :data:`LIVE_METADATA_TYPES`, and after :data:`METADATA_MAX_AGE` polls.
+    A resource whose metadata read answers 404 (it or its stack was deleted
+    meanwhile) is left out.  ``templates`` holds the parameters and
+    resources sections of the template of every stack that has resources.
+    """
+    poll = ctx.cache["polls"] = ctx.cache.get("polls", 0) + 1
+    cache = ctx.cache.setdefault("metadata", {})
+    keyed = []
+    idents = {}
+    for resource in ctx.resources():
+        try:
+            name, sid = stack_of(_link(resource, "stack"))
+            key = "%s/%s" % (sid, resource["resource_name"])
+        except (TypeError, ValueError, KeyError, AttributeError):
+            # Malformed: let translate skip and count it.
+            keyed.append((None, None, resource))
+            continue
+        idents[sid] = "%s/%s" % (name, sid)
+        keyed.append((key, idents[sid], resource))
+
+    todo = [(key, ident, res) for key, ident, res in keyed
+            if key is not None and not _reusable(cache.get(key), res, poll)]
+
+    def read(item):
+        key, ident, res = item
+        try:
+            return ctx.heat.resources.metadata(ident, res["resource_name"])
+        except heat_exc.HTTPNotFound:
+            return _GONE
+
+    gone = set()
+    for (key, _, res), metadata in zip(todo, ctx.map(read, todo)):
+        if metadata is _GONE:
+            gone.add(key)
+            cache.pop(key, None)
+        else:
+            cache[key] = {"signature": list(_signature(res)), "poll": poll,
+                          "metadata": metadata}
+    LOG.debug("resources: %d resources, %d metadata reads, %d gone",
+              len(keyed), len(todo), len(gone))
+
+    out = []
+    for key, _, res in keyed:
+        if key in gone:
+            continue
+        record = dict(res)
+        if key is not None:
+            record["metadata"] = cache[key]["metadata"]
+        out.append(record)
+    seen = {key for key, _, _ in keyed}
+    for key in set(cache) - seen:
+        del cache[key]
+    return {"resources": out, "templates": _read_templates(ctx, idents)}
+
+
+# -- translate ----------------------------------------------------------------
+
+def split_status(status):
+    """``"CREATE_IN_PROGRESS"`` -> ``("CREATE", "IN_PROGRESS")``."""
+    if not isinstance(status, str) or "_" not in status:
+        return None, status
+    for state in ("IN_PROGRESS", "COMPLETE", "FAILED"):
+        if status.endswith("_" + state):
+            return status[:-len(state) - 1], state
+    action, _, state = status.partition("_")
+    return action, state
+
+
+def _json_container(text):
+    text = text.strip()
+    if not (text.startswith("{") or text.startswith("[")):
+        return None
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return None
+    return decoded if isinstance(decoded, (dict, list)) else None
+
+
+def scrub(val):
+    """:func:`heatplug.redact.scrub`, and also inside the shapes Heat uses.
+
+    - a named item (``{"name": n, "value": v, "default": d, "hidden": h}``,
+      as in software config inputs and deployment metadata): ``value`` and
+      ``default`` are redacted when the item is hidden or ``n`` names a
+      credential (``deploy_password``, ``deploy_signal_id``, ...);
+    - a string holding a JSON object or list (a wait condition handle's
+      ``signal`` attribute) is scrubbed inside.
+    """
+    if isinstance(val, str):
+        decoded = _json_container(val)
+        if decoded is not None:
+            cleaned = scrub(decoded)
+            return val if cleaned == decoded else json.dumps(cleaned,
+                                                             sort_keys=True)
+        return redact.scrub(val)
+    if isinstance(val, dict):
+        name = val.get("name")
+        hidden = val.get("hidden") is True or redact.is_secret_key(name)
+        out = {}
+        for k, v in val.items():
+            if v is not None and (redact.is_secret_key(k) or
+                                  (hidden and k in ("value", "default"))):
+                out[k] = redact.REDACTED
+            else:
+                out[k] = scrub(v)
+        return out
+    if isinstance(val, (list, tuple)):
+        return [scrub(v) for v in val]
+    return val
+
+
+def _attribute(rtype, key, val):
+    if val is not None and (key in SECRET_ATTRIBUTE_NAMES or
+                            key in SECRET_ATTRIBUTES.get(rtype, ()) or
+                            redact.is_secret_key(key)):
+        return redact.REDACTED
+    return scrub(val)
+
+
+def _mapping(value, what):
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError("%s is a %s, not a dict"
+                        % (what, type(value).__name__))
+    return value
+
+
+# -- which resources carry a hidden parameter ---------------------------------
+
+_PARAM_FUNCS = ("get_param",)
+_RESOURCE_FUNCS = ("get_attr", "get_resource", "Fn::GetAtt")
+_EITHER_FUNCS = ("Ref",)     # CFN: a parameter or a resource
+
+
+def _first(arg):
+    if isinstance(arg, (list, tuple)):
+        return arg[0] if arg else None
+    if isinstance(arg, str) and "." in arg:    # Fn::GetAtt: "Res.attr"
+        return arg.split(".", 1)[0]
+    return arg
+
+
+def references(expr):
+    """``(parameters, resources)`` an unresolved template expression names
+    (a CFN ``Ref`` name lands in both)."""
+    params, resources = set(), set()
+    todo = [expr]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            for key, arg in node.items():
+                if key in _PARAM_FUNCS + _RESOURCE_FUNCS + _EITHER_FUNCS:
+                    name = _first(arg)
+                    if isinstance(name, str):
+                        if key not in _RESOURCE_FUNCS:
+                            params.add(name)
+                        if key not in _PARAM_FUNCS:
+                            resources.add(name)
+                todo.append(arg)
+        elif isinstance(node, (list, tuple)):
+            todo.extend(node)
+    return params, resources
+
+
+def _section(template, *keys):
+    for key in keys:
+        if isinstance(template.get(key), dict):
+            return template[key]
+    return {}
+
+
+def _hidden(schema):
+    if not isinstance(schema, dict):
+        return False
+    for key in ("hidden", "NoEcho"):
+        if key in schema:
+            val = schema[key]
+            if isinstance(val, bool):
+                return val
+            # Heat parses strings; anything but a clear "false" is hidden.
+            return str(val).strip().lower() not in ("false", "no", "0",
+                                                    "off", "")
+    return False
+
+
+def tainted(template):
+    """``(attributes, metadata)``: names of the resources of ``template``
+    whose definition depends on a hidden or secret-named parameter, directly
+    or through other resources (transitively), and of those whose metadata
+    section does."""
+    params = _section(template, "parameters", "Parameters")
+    secret = {n for n, schema in params.items()
+              if _hidden(schema) or redact.is_secret_key(n)}
+    refs, meta_refs = {}, {}
+    for name, definition in _section(template, "resources",
+                                     "Resources").items():
+        if isinstance(definition, dict):
+            meta_refs[name] = references(
+                {k: v for k, v in definition.items()
+                 if k in ("metadata", "Metadata")})
+            definition = {k: v for k, v in definition.items()
+                          if k not in ("depends_on", "DependsOn")}
+        refs[name] = references(definition)
+    attrs = set()
+    changed = bool(secret)
+    while changed:
+        changed = False
+        for name, (p, r) in refs.items():
+            if name not in attrs and (p & secret or r & attrs):
+                attrs.add(name)
+                changed = True
+    meta = {name for name, (p, r) in meta_refs.items()
+            if p & secret or r & attrs}
+    return attrs, meta
+
+
+class _Secrets:
+    """Which resources' attributes and metadata must be redacted whole."""
+
+    def __init__(self, resources, templates):
+        self.templates = templates if isinstance(templates, dict) else {}
+        self.owner = {}          # nested stack id -> (stack id, name)
+        for res in resources:
+            try:
+                nested = _link(res, "nested")
+                if nested:
+                    self.owner[stack_of(nested)[1]] = (
+                        stack_of(_link(res, "stack"))[1], res["resource_name"])
+            except (TypeError, ValueError, KeyError, AttributeError):
+                continue
+        self._tainted = {}
+        self._whole = {}
+
+    def _of(self, sid):
+        if sid not in self._tainted:
+            template = self.templates.get(sid)
+            self._tainted[sid] = (tainted(template)
+                                  if isinstance(template, dict) else None)
+        return self._tainted[sid]
+
+    def whole_stack(self, sid, _seen=()):
+        """True when every resource of stack ``sid`` is to be redacted: its
+        template is unknown, or the resource owning it is tainted."""
+        if sid not in self._whole:
+            if self._of(sid) is None:
+                self._whole[sid] = True
+            else:
+                owner = self.owner.get(sid)
+                self._whole[sid] = bool(
+                    owner and owner[0] not in _seen and
+                    self.attributes(*owner, _seen=_seen + (sid,)))
+        return self._whole[sid]
+
+    def attributes(self, sid, name, _seen=()):
+        return self.whole_stack(sid, _seen) or name in self._of(sid)[0]
+
+    def metadata(self, sid, name):
+        return self.whole_stack(sid) or name in self._of(sid)[1]
+
+
+@heatplug.hookimpl
+def heatplug_translate(raw):
+    rows = translation.Rows("resources", "resources_required_by",
+                            "resources_links", "resources_attributes",
+                            "resources_metadata")
+    raw = raw or {}
+    resources = [r for r in raw.get("resources") or () if isinstance(r, dict)]
+    secrets = _Secrets(resources, raw.get("templates"))
+    for res in raw.get("resources") or ():
+        ident = None
+        if isinstance(res, dict):
+            ident = "%s in %s" % (res.get("resource_name"),
+                                  _link(res, "stack"))
+        with rows.record("resource", ident):
+            name = res["resource_name"]
+            if not isinstance(name, str) or not name:
+                raise ValueError("resource_name %r" % (name,))
+            stack_name, sid = stack_of(_link(res, "stack"))
+            nested = _link(res, "nested")
+            rtype = res.get("resource_type")
+            status = res.get("resource_status")
+            action, state = split_status(status)
+            rows.add("resources", sid, name, stack_name,
+                     res.get("physical_resource_id") or None, rtype,
+                     status, action, state,
+                     res.get("resource_status_reason"),
+                     res.get("creation_time"), res.get("updated_time"),
+                     res.get("description"), res.get("parent_resource"),
+                     stack_of(nested)[1] if nested else None)
+            for other in res.get("required_by") or ():
+                rows.add("resources_required_by", sid, name, other)
+            for link in res.get("links") or ():
+                rows.add("resources_links", sid, name, link.get("href"),
+                         link.get("rel"))
+            attributes = _mapping(res.get("attributes"), "attributes")
+            hide = secrets.attributes(sid, name)
+            for key in sorted(attributes, key=str):
+                val = attributes[key]
+                rows.add("resources_attributes", sid, name, key,
+                         redact.value(key, val, hidden=True) if hide
+                         else _attribute(rtype, key, val))
+            metadata = _mapping(res.get("metadata"), "metadata")
+            hide = secrets.metadata(sid, name)
+            for key in sorted(metadata, key=str):
+                val = metadata[key]
+                rows.add("resources_metadata", sid, name, key,
+                         redact.REDACTED if val is not None and (
+                             hide or redact.is_secret_key(key))
+                         else scrub(val))
+    return rows
