@@ -10,7 +10,8 @@ Shims (line numbers are in the 11.0.0 wheel):
 ``collections.<ABC>`` aliases (removed from ``collections`` in Python 3.10)
     Restores the pre-3.10 aliases ``collections.Hashable``,
     ``collections.MutableSet``, ``Mapping``, ``Sequence``, ``Iterable``, ...
-    (every name in ``collections.abc.__all__`` that 3.9 still aliased).
+    (the ABCs that 3.9's ``collections`` still re-exported, less
+    ``ByteString``, deprecated since 3.12 and used by nothing here).
     Proven needed by Congress itself:
 
     * ``congress/datalog/utility.py:440`` --
@@ -41,10 +42,12 @@ Shims (line numbers are in the 11.0.0 wheel):
 
 Things that need no shim but matter when using Congress in-process:
 
-* ``congress/policy_engines/agnostic.py`` reads
-  ``cfg.CONF.datasource_sync_period`` at import time, so import
-  ``congress.common.config`` and parse a config first
-  (``cfg.CONF([], project='congress')``); :func:`init_config` does that.
+* Importing ``congress.policy_engines.agnostic`` (or ``dse2.dse_node``)
+  reads ``cfg.CONF.datasource_sync_period`` at import time, in decorators in
+  ``congress/synchronizer/policy_rule_synchronizer.py:159`` and
+  ``datasource_synchronizer.py:81``: import ``congress.common.config`` (which
+  registers the option) first.  :func:`init_config` does that and also
+  parses an empty config (``cfg.CONF([], project='congress')``).
 * ``congress/datalog/compile.py:47`` appends
   ``<site-packages>/antlr3runtime/Python3/`` to ``sys.path`` on import (that
   is where Congress's bundled ``antlr3`` lives).
@@ -54,13 +57,13 @@ import collections
 import collections.abc
 import inspect
 
-# Every ABC that ``collections`` still re-exported in Python 3.9.
+# The ABCs ``collections`` still re-exported in Python 3.9 (less ByteString).
 _COLLECTIONS_ABC_ALIASES = (
     'Awaitable', 'Coroutine', 'AsyncIterable', 'AsyncIterator',
     'AsyncGenerator', 'Hashable', 'Iterable', 'Iterator', 'Generator',
     'Reversible', 'Sized', 'Container', 'Callable', 'Collection', 'Set',
     'MutableSet', 'Mapping', 'MutableMapping', 'MappingView', 'KeysView',
-    'ItemsView', 'ValuesView', 'Sequence', 'MutableSequence', 'ByteString',
+    'ItemsView', 'ValuesView', 'Sequence', 'MutableSequence',
 )
 
 ArgSpec = collections.namedtuple(
@@ -70,8 +73,8 @@ ArgSpec = collections.namedtuple(
 def _getargspec(func):
     """Python <= 3.10 ``inspect.getargspec`` on top of ``getfullargspec``.
 
-    Like the original, refuses functions with keyword-only arguments or
-    annotations only if they would change the answer (keyword-only args).
+    Like the original it raises ValueError for functions with keyword-only
+    parameters (annotations, which the original also refused, are ignored).
     """
     spec = inspect.getfullargspec(func)
     if spec.kwonlyargs:
