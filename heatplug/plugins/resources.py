@@ -50,6 +50,7 @@ from urllib import parse
 from heatclient import exc as heat_exc
 
 import heatplug
+from heatplug import heat_templates
 from heatplug import redact
 from heatplug import translation
 
@@ -396,91 +397,13 @@ def _mapping(value, what):
 
 # -- which resources carry a hidden parameter ---------------------------------
 
-_PARAM_FUNCS = ("get_param",)
-_RESOURCE_FUNCS = ("get_attr", "get_resource", "Fn::GetAtt")
-_EITHER_FUNCS = ("Ref",)     # CFN: a parameter or a resource
-
-
-def _first(arg):
-    if isinstance(arg, (list, tuple)):
-        return arg[0] if arg else None
-    if isinstance(arg, str) and "." in arg:    # Fn::GetAtt: "Res.attr"
-        return arg.split(".", 1)[0]
-    return arg
-
-
-def references(expr):
-    """``(parameters, resources)`` an unresolved template expression names
-    (a CFN ``Ref`` name lands in both)."""
-    params, resources = set(), set()
-    todo = [expr]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, dict):
-            for key, arg in node.items():
-                if key in _PARAM_FUNCS + _RESOURCE_FUNCS + _EITHER_FUNCS:
-                    name = _first(arg)
-                    if isinstance(name, str):
-                        if key not in _RESOURCE_FUNCS:
-                            params.add(name)
-                        if key not in _PARAM_FUNCS:
-                            resources.add(name)
-                todo.append(arg)
-        elif isinstance(node, (list, tuple)):
-            todo.extend(node)
-    return params, resources
-
-
-def _section(template, *keys):
-    for key in keys:
-        if isinstance(template.get(key), dict):
-            return template[key]
-    return {}
-
-
-def _hidden(schema):
-    if not isinstance(schema, dict):
-        return False
-    for key in ("hidden", "NoEcho"):
-        if key in schema:
-            val = schema[key]
-            if isinstance(val, bool):
-                return val
-            # Heat parses strings; anything but a clear "false" is hidden.
-            return str(val).strip().lower() not in ("false", "no", "0",
-                                                    "off", "")
-    return False
-
-
 def tainted(template):
     """``(attributes, metadata)``: names of the resources of ``template``
     whose definition depends on a hidden or secret-named parameter, directly
     or through other resources (transitively), and of those whose metadata
     section does."""
-    params = _section(template, "parameters", "Parameters")
-    secret = {n for n, schema in params.items()
-              if _hidden(schema) or redact.is_secret_key(n)}
-    refs, meta_refs = {}, {}
-    for name, definition in _section(template, "resources",
-                                     "Resources").items():
-        if isinstance(definition, dict):
-            meta_refs[name] = references(
-                {k: v for k, v in definition.items()
-                 if k in ("metadata", "Metadata")})
-            definition = {k: v for k, v in definition.items()
-                          if k not in ("depends_on", "DependsOn")}
-        refs[name] = references(definition)
-    attrs = set()
-    changed = bool(secret)
-    while changed:
-        changed = False
-        for name, (p, r) in refs.items():
-            if name not in attrs and (p & secret or r & attrs):
-                attrs.add(name)
-                changed = True
-    meta = {name for name, (p, r) in meta_refs.items()
-            if p & secret or r & attrs}
-    return attrs, meta
+    return heat_templates.tainted_resources(
+        template, heat_templates.secret_parameters(template))
 
 
 class _Secrets:

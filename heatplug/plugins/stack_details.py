@@ -42,6 +42,7 @@ from heatclient import exc as heat_exc
 
 import heatplug
 from heatplug import context
+from heatplug import heat_templates
 from heatplug import redact
 from heatplug import translation
 
@@ -181,96 +182,13 @@ def heatplug_fetch(ctx):
 
 # -- template analysis: which outputs carry a hidden parameter -------------
 
-_PARAM_FUNCS = ("get_param",)
-_RESOURCE_FUNCS = ("get_attr", "get_resource", "Fn::GetAtt")
-_EITHER_FUNCS = ("Ref",)     # CFN: a parameter or a resource
-
-
-def _first(func, arg):
-    if isinstance(arg, (list, tuple)):
-        return arg[0] if arg else None
-    if func == "Fn::GetAtt" and isinstance(arg, str):    # "Res.attr"
-        return arg.split(".", 1)[0]
-    return arg
-
-
-def references(expr):
-    """Names that an (unresolved) template expression refers to:
-    ``(parameters, resources)``; CFN ``Ref`` names land in both."""
-    params, resources = set(), set()
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            for key, arg in node.items():
-                name = _first(key, arg) if key in (
-                    _PARAM_FUNCS + _RESOURCE_FUNCS + _EITHER_FUNCS) else None
-                if isinstance(name, str):
-                    if key in _PARAM_FUNCS + _EITHER_FUNCS:
-                        params.add(name)
-                    if key in _RESOURCE_FUNCS + _EITHER_FUNCS:
-                        resources.add(name)
-                stack.append(arg)
-        elif isinstance(node, (list, tuple)):
-            stack.extend(node)
-    return params, resources
-
-
-def _section(template, *keys):
-    for key in keys:
-        if key in template:
-            section = template[key]
-            if section is None:
-                return {}
-            if not isinstance(section, dict):
-                raise ValueError("template section %s is a %s, not a map"
-                                 % (key, type(section).__name__))
-            return section
-    return {}
-
-
-def _hidden(schema):
-    if not isinstance(schema, dict):
-        return False
-    for key in ("hidden", "NoEcho"):
-        if key in schema:
-            val = schema[key]
-            if isinstance(val, bool):
-                return val
-            # Heat parses strings; anything but a clear "false" is hidden.
-            return str(val).strip().lower() not in ("false", "no", "0",
-                                                    "off", "")
-    return False
-
-
 def tainted_outputs(template, secret_params):
     """Output names whose value depends on one of ``secret_params`` or on a
     parameter the template marks hidden/NoEcho, directly or through
     resources (transitively)."""
-    params = _section(template, "parameters", "Parameters")
-    secret = set(secret_params) | {n for n, s in params.items() if _hidden(s)}
-    resources = _section(template, "resources", "Resources")
-    refs = {}
-    for name, definition in resources.items():
-        if isinstance(definition, dict):
-            definition = {k: v for k, v in definition.items()
-                          if k not in ("depends_on", "DependsOn")}
-        refs[name] = references(definition)
-    tainted = set()
-    changed = True
-    while changed:
-        changed = False
-        for name, (p, r) in refs.items():
-            if name not in tainted and (p & secret or r & tainted):
-                tainted.add(name)
-                changed = True
-    outputs = _section(template, "outputs", "Outputs")
-    result = set()
-    for name, definition in outputs.items():
-        p, r = references(definition)
-        if p & secret or r & tainted:
-            result.add(name)
-    return result
+    secret = set(secret_params) | heat_templates.hidden_parameters(
+        template, strict=True)
+    return heat_templates.tainted_outputs(template, secret, strict=True)
 
 
 # -- translation -------------------------------------------------------------
@@ -305,8 +223,8 @@ def heatplug_translate(raw):
             template = detail.get("template")
             hidden_outputs = set()
             if isinstance(template, dict):
-                tparams = _section(template, "parameters", "Parameters")
-                secret |= {n for n, s in tparams.items() if _hidden(s)}
+                secret |= heat_templates.hidden_parameters(template,
+                                                           strict=True)
                 hidden_outputs = tainted_outputs(template, secret)
             elif needs_template(detail):
                 # No template to tell which outputs are safe: show none.

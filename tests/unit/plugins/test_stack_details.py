@@ -20,6 +20,7 @@ import types
 import pytest
 from heatclient import exc as heat_exc
 
+from heatplug import heat_templates
 from heatplug import redact
 from heatplug.plugins import stack_details
 
@@ -277,7 +278,7 @@ def test_fetch_skips_a_vanished_stack_and_forgets_dropped_ids(raw, ids):
 
 
 def test_references_of_template_functions():
-    refs = stack_details.references
+    refs = heat_templates.references
     assert refs({"get_param": "a.b"}) == ({"a.b"}, set())
     assert refs({"get_param": ["p", "key", 0]}) == ({"p"}, set())
     assert refs({"Fn::GetAtt": "Res.attr"}) == (set(), {"Res"})
