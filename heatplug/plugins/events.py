@@ -1,0 +1,679 @@
+"""The ``events`` family: every event of every stack, nested stacks included.
+
+Reads, per poll:
+
+- one ``GET /stacks/{name}/{id}/events?nested_depth=N&sort_dir=asc`` per
+  root stack (paged with ``limit``/``marker``; Heat has no default page
+  size for events, the family asks for :data:`PAGE_SIZE` at a time);
+- ``GET /stacks/{name}/{id}/resources/{resource}/events/{id}`` ("show event
+  details": ``resource_type`` and ``resource_properties``) once per event
+  *ever*, through ``ctx.map``: events never change, so the answer is kept by
+  event id until the event goes away.
+
+Events are immutable, so a root stack's events are kept in ``ctx.cache``
+between polls and later polls ask only for the events after the last one
+seen (``marker``, ascending order).  What Heat 27 does that shapes the code
+(all seen on the real Heat):
+
+- An unknown ``marker`` (a pruned event, a purged stack) is **not** an
+  error: Heat looks the marker up, finds nothing and silently pages from the
+  *first* event again.  The family notices (an answer that repeats an event
+  it already holds from before the marker) and re-reads the tree.
+- Heat prunes a stack's oldest events (``max_events_per_stack``, default
+  1000) only while creating new ones, so a stack with many cached events
+  that got new ones is checked for pruning with one
+  ``GET .../events?sort_dir=asc&limit=1`` (see :data:`PRUNE_CHECK_MIN_EVENTS`).
+- ``nested_depth`` lists only the events of stacks that have resources: a
+  root stack without nested stacks is read without it, and a nested stack
+  whose events are missing from its tree's answer is read on its own.
+- Events are ordered by (creation time, database id); an event committed
+  late could sort before the marker, so the marker is the newest event older
+  than :data:`SETTLE_SECONDS` before the previous read, and the overlap is
+  de-duplicated by id.
+- The list gives ``resource_status`` as ``ACTION_STATE`` (e.g.
+  ``CREATE_COMPLETE``) and no ``resource_type``; only the detail has it.
+- The detail holds the *resolved* property values the resource had at the
+  event (the old ones while an update is in progress): a hidden parameter
+  shows in plain text.  So the family reads the template of each stack that
+  has new events, and of its ancestors (``GET /stacks/{name}/{id}/template``,
+  shared with ``templates`` and ``stack_details`` through ``ctx.shared``),
+  and redacts the properties that depend on a hidden or secret-named
+  parameter or on a ``RandomString`` (transitively through other resources),
+  and every property of a nested stack whose owning resource receives one
+  (:func:`effective_secrets`).  What to redact is decided when the detail
+  is read and kept with it.
+
+Event details can be switched off: :func:`details_enabled` reads the
+boolean option ``[heatplug] event_details`` once the core registers it
+(default: on).
+"""
+
+import datetime
+import logging
+import re
+import time
+
+from heatclient import exc as heat_exc
+
+import heatplug
+from heatplug import context
+from heatplug import redact
+from heatplug import translation
+
+LOG = logging.getLogger(__name__)
+
+#: events asked for per request (Heat itself sets no limit on events)
+PAGE_SIZE = 500
+
+#: the marker of an incremental read is the newest cached event created at
+#: least this many seconds before the previous read (clock skew and late
+#: commits); the overlap is read again and de-duplicated
+SETTLE_SECONDS = 60
+
+#: a stack with at least this many cached events that got new events is
+#: checked for pruned events (Heat prunes only at ``max_events_per_stack``,
+#: default 1000; below this count a prune goes unnoticed until the tree is
+#: re-read)
+PRUNE_CHECK_MIN_EVENTS = 100
+
+#: where the switch for event details will live: ``[heatplug] event_details``
+DETAIL_OPTION = ("heatplug", "event_details")
+
+#: the ``ctx.shared`` key of a stack's template (``templates`` and
+#: ``stack_details`` read it under the same key)
+TEMPLATE_KEY = "stack_template:%s"
+
+LIST_SOURCE = ("GET /v1/{project}/stacks/{name}/{id}/events?nested_depth=N"
+               "&sort_dir=asc&limit&marker (events.list), one per root stack")
+SHOW_SOURCE = ("GET /v1/{project}/stacks/{name}/{id}/resources/{resource}/"
+               "events/{event_id} (events.get), once per event ever")
+
+TABLES = [
+    heatplug.table(
+        "events", "One row per event of every stack, nested stacks "
+        "included.", LIST_SOURCE + "; resource_type from " + SHOW_SOURCE,
+        ("id", "event UUID"),
+        ("stack_id", "id of the stack the event belongs to (the nested "
+                     "stack for an event of a nested stack)"),
+        ("resource_name", "name of the resource, or the stack's name for an "
+                          "event of the stack itself"),
+        ("logical_resource_id", "the resource's name in its template (same "
+                                "as resource_name)"),
+        ("physical_resource_id", "id of the underlying object, e.g. the "
+                                 "nested stack's id; may be empty"),
+        ("resource_type", "e.g. OS::Heat::RandomString (from the event "
+                          "details; None when details are off)"),
+        ("event_time", "ISO 8601 time of the event"),
+        ("resource_status", "Heat's combined status, e.g. CREATE_COMPLETE"),
+        ("action", "the action part of resource_status: CREATE, UPDATE, "
+                   "DELETE, SIGNAL, CHECK, ..."),
+        ("status", "the state part of resource_status: IN_PROGRESS, "
+                   "COMPLETE, FAILED"),
+        ("resource_status_reason", "why: Heat's message for the event"),
+    ),
+    heatplug.table(
+        "events_links", "The links of each event (self, resource, stack, "
+        "root_stack).", LIST_SOURCE,
+        ("event_id", "events.id"),
+        ("href", "link URL"),
+        ("rel", "link relation"),
+    ),
+    heatplug.table(
+        "events_resource_properties", "The resource's properties as the "
+        "event recorded them, one row per top-level property; secrets "
+        "redacted.", SHOW_SOURCE + "; what to redact from GET /v1/{project}"
+        "/stacks/{name}/{id}/template (stacks.template, shared)",
+        ("event_id", "events.id"),
+        ("key", "property name"),
+        ("value", "property value (JSON for lists and maps); '<redacted>' "
+                  "for secrets"),
+    ),
+]
+
+
+@heatplug.hookimpl
+def heatplug_tables():
+    return TABLES
+
+
+def details_enabled(conf):
+    """Whether to fetch event details (``[heatplug] event_details``).
+
+    The option is not registered yet: until it is, details are on.
+    """
+    group, name = DETAIL_OPTION
+    try:
+        return bool(getattr(getattr(conf, group), name))
+    except (AttributeError, KeyError):   # cfg.NoSuchOptError/NoSuchGroupError
+        return True
+
+
+# -- fetch -------------------------------------------------------------------
+
+class _MarkerLost(Exception):
+    """Heat answered from the first event again: the marker is gone."""
+
+
+def _stack_link(event):
+    """``(name/id, id)`` of the stack an event belongs to, from its links."""
+    for link in event.get("links") or ():
+        if isinstance(link, dict) and link.get("rel") == "stack":
+            path = link["href"].split("/stacks/", 1)[1].strip("/")
+            name, _, sid = path.rpartition("/")
+            return "%s/%s" % (name, sid), sid
+    raise KeyError("event %s has no stack link" % event.get("id"))
+
+
+def _stack_id(event):
+    try:
+        return _stack_link(event)[1]
+    except (KeyError, IndexError, AttributeError, TypeError):
+        return None
+
+
+def _event_epoch(event):
+    text = event.get("event_time")
+    try:
+        when = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.timestamp()
+
+
+def _list(ctx, ident, depth, marker=None, limit=PAGE_SIZE):
+    kwargs = {"sort_dir": "asc", "limit": limit}
+    if depth:
+        kwargs["nested_depth"] = depth
+    if marker:
+        kwargs["marker"] = marker
+    return [context.to_dict(e) for e in ctx.heat.events.list(ident, **kwargs)]
+
+
+def _read_after(ctx, ident, depth, marker, known):
+    """Every event after ``marker`` (all of them for None), in Heat's order.
+
+    :param known: ids of the events at or before the marker.
+    :raises _MarkerLost: the answer repeats one of them.
+    """
+    seen = set(known)
+    out = []
+    while True:
+        page = _list(ctx, ident, depth, marker)
+        for event in page:
+            eid = event.get("id")
+            if eid is not None:
+                if eid in seen:
+                    raise _MarkerLost(eid)
+                seen.add(eid)
+            out.append(event)
+        if len(page) < PAGE_SIZE:
+            return out
+        marker = page[-1].get("id")
+        if not marker:
+            raise ValueError("Heat returned an event without an id")
+
+
+def _read_all(ctx, ident, depth):
+    for _ in range(3):
+        try:
+            return _read_after(ctx, ident, depth, None, ())
+        except _MarkerLost:   # an event between two pages was pruned
+            LOG.info("events of %s changed while paging; reading again",
+                     ident)
+    raise RuntimeError("events of %s keep changing while paging" % ident)
+
+
+def _settled_index(events, cutoff):
+    """Index of the newest event created no later than ``cutoff``, or -1."""
+    for i in range(len(events) - 1, -1, -1):
+        when = _event_epoch(events[i])
+        if when is not None and when <= cutoff and events[i].get("id"):
+            return i
+    return -1
+
+
+def _check_pruned(ctx, events, new_ids):
+    """Drop cached events Heat pruned; None when the tree must be re-read.
+
+    Only stacks that got new events can have been pruned (Heat prunes while
+    creating events), and only once they hold many.
+    """
+    counts, fresh = {}, set()
+    for event in events:
+        sid = _stack_id(event)
+        counts[sid] = counts.get(sid, 0) + 1
+        if event.get("id") in new_ids:
+            fresh.add(sid)
+    for sid in sorted(s for s in fresh if s):
+        if counts[sid] < PRUNE_CHECK_MIN_EVENTS:
+            continue
+        ident = next(_stack_link(e)[0] for e in events if _stack_id(e) == sid)
+        oldest = _list(ctx, ident, None, limit=1)
+        if not oldest:
+            continue
+        own = [e for e in events if _stack_id(e) == sid]
+        ids = [e.get("id") for e in own]
+        if oldest[0].get("id") not in ids:
+            return None
+        pruned = set(ids[:ids.index(oldest[0]["id"])])
+        if pruned:
+            LOG.info("%d pruned events of stack %s dropped", len(pruned), sid)
+            events = [e for e in events if e.get("id") not in pruned]
+    return events
+
+
+def _read_entry(ctx, ident, depth, old, live, now):
+    """Read one tree (or one stack): a new cache entry, or None if gone."""
+    if old is not None and old.get("depth") != depth:
+        old = None          # the tree gained or lost its nested stacks
+    try:
+        events = None
+        if old is not None:
+            cached = old["events"]
+            m = _settled_index(cached, old["read_at"] - SETTLE_SECONDS)
+            if m >= 0:
+                head = cached[:m + 1]
+                try:
+                    tail = _read_after(ctx, ident, depth, cached[m]["id"],
+                                       {e.get("id") for e in head})
+                except _MarkerLost:
+                    LOG.info("event marker of %s is gone (pruned?): "
+                             "reading all its events again", ident)
+                else:
+                    head = [e for e in head if _stack_id(e) in live]
+                    old_ids = {e.get("id") for e in cached}
+                    new_ids = {e.get("id") for e in tail} - old_ids
+                    events = head + tail
+                    if new_ids:
+                        events = _check_pruned(ctx, events, new_ids)
+        if events is None:
+            events = _read_all(ctx, ident, depth)
+    except heat_exc.HTTPNotFound:
+        return None         # the stack went away since the stack list
+    return {"ident": ident, "depth": depth, "events": events, "read_at": now}
+
+
+def _trees(stacks):
+    """``{root_id: [descendant ids]}`` and every stack's depth."""
+    by_id = {s["id"]: s for s in stacks}
+    depth, root_of = {}, {}
+
+    def walk(sid):
+        if sid in depth:
+            return depth[sid], root_of[sid]
+        chain, cur = [], sid
+        while True:
+            chain.append(cur)
+            parent = by_id[cur].get("parent")
+            if not parent or parent not in by_id or parent in chain:
+                d, root = 0, cur
+                break
+            if parent in depth:
+                d, root = depth[parent] + 1, root_of[parent]
+                break
+            cur = parent
+        for sid_ in reversed(chain):
+            depth[sid_], root_of[sid_] = d, root
+            d += 1
+        return depth[sid], root_of[sid]
+
+    trees = {}
+    for sid in by_id:
+        _, root = walk(sid)
+        trees.setdefault(root, [])
+        if sid != root:
+            trees[root].append(sid)
+    return by_id, depth, trees
+
+
+def _fetch_detail(ctx, details, secrets, event):
+    try:
+        ident, sid = _stack_link(event)
+        shown = context.to_dict(ctx.heat.events.get(
+            ident, event["resource_name"], event["id"]))
+    except heat_exc.HTTPNotFound:
+        return              # pruned or deleted since the list: try again later
+    except (KeyError, IndexError, AttributeError, TypeError):
+        LOG.warning("event %s: cannot tell where its details are",
+                    event.get("id"))
+        return
+    by_resource = secrets.get(sid)
+    details[event["id"]] = {
+        "resource_type": shown.get("resource_type"),
+        "resource_properties": shown.get("resource_properties"),
+        # None: every value is redacted (see effective_secrets)
+        "secret_properties": None if by_resource is None else sorted(
+            by_resource.get(event.get("resource_name"), ())),
+    }
+
+
+def effective_secrets(by_id, analyses, events):
+    """``{stack_id: {resource: {property, ...}}}`` for every analysed stack,
+    or None for a stack whose every property must be redacted: its template
+    is unknown, or a secret flows into it from its parent (through the
+    parent's resource that owns it: which parameter it lands in is not
+    followed, so the whole nested stack is treated as secret).
+
+    :param by_id: the stack list, ``{id: stack}``.
+    :param analyses: ``{stack_id: secret_properties(template) or None}``.
+    :param events: events that name, for each nested stack, the parent's
+        resource that owns it (its ``physical_resource_id``).
+    """
+    owners = {}
+    for event in events:
+        phys = event.get("physical_resource_id")
+        if phys:
+            owners.setdefault((_stack_id(event), phys),
+                              event.get("resource_name"))
+    memo = {}
+
+    def owner(stack, parent):
+        name = owners.get((parent["id"], stack["id"])) or owners.get(
+            (parent["id"], stack.get("stack_name")))
+        if name is None:
+            # Heat names a nested stack <parent name>-<resource>-<suffix>
+            prefix = "%s-" % parent.get("stack_name")
+            rest = str(stack.get("stack_name") or "")
+            if rest.startswith(prefix) and "-" in rest[len(prefix):]:
+                name = rest[len(prefix):].rsplit("-", 1)[0]
+        return name
+
+    def effective(sid, seen=()):
+        if sid in memo:
+            return memo[sid]
+        own = analyses.get(sid)
+        parent_id = by_id.get(sid, {}).get("parent")
+        if own is not None and parent_id in by_id and sid not in seen:
+            parent = effective(parent_id, seen + (sid,))
+            name = owner(by_id[sid], by_id[parent_id])
+            if parent is None or name is None or parent.get(name):
+                own = None
+        memo[sid] = own
+        return own
+
+    return {sid: effective(sid) for sid in analyses}
+
+
+def _read_secrets(ctx, sid, ident):
+    """``{resource: {property, ...}}`` carrying a hidden parameter, from
+    the stack's template (shared with other families); None if unknown."""
+    try:
+        template = ctx.shared(TEMPLATE_KEY % sid,
+                              lambda: ctx.heat.stacks.template(ident))
+        return secret_properties(context.to_dict(template))
+    except heat_exc.HTTPNotFound:
+        return None
+    except (ValueError, TypeError, AttributeError) as exc:
+        LOG.warning("template of stack %s not understood (%s): every "
+                    "property of its new events is redacted", ident, exc)
+        return None
+
+
+@heatplug.hookimpl
+def heatplug_fetch(ctx):
+    return fetch(ctx)
+
+
+def fetch(ctx, detail=None, now=None):
+    """Read every event, incrementally; return ``{"events", "details"}``.
+
+    :param detail: fetch event details; None: :func:`details_enabled`.
+    :param now: the time of this read (seconds since the epoch).
+    """
+    if detail is None:
+        detail = details_enabled(ctx.conf)
+    now = time.time() if now is None else now
+    by_id, depth, trees = _trees(ctx.stacks())
+    live = set(by_id)
+    cache = ctx.cache.setdefault("trees", {})
+
+    def name_id(sid):
+        return context.stack_identifier(by_id[sid])
+
+    jobs = []
+    for root, nested in trees.items():
+        tree_depth = max([depth[n] for n in nested] or [0])
+        # nested_depth lists only stacks that have resources: a lone stack
+        # is read without it, so a stack without resources still shows
+        jobs.append((root, name_id(root), tree_depth + 1 if nested else None))
+    entries = dict(zip(
+        [j[0] for j in jobs],
+        ctx.map(lambda j: _read_entry(ctx, j[1], j[2], cache.get(j[0]),
+                                      live, now), jobs)))
+
+    # Nested stacks whose events are missing from their tree's answer (no
+    # resources of their own): read each on its own.
+    strays = []
+    for root, nested in trees.items():
+        entry = entries.get(root)
+        if not nested or entry is None:
+            continue
+        seen = {_stack_id(e) for e in entry["events"]}
+        strays += [sid for sid in nested if sid not in seen]
+    entries.update(zip(strays, ctx.map(
+        lambda sid: _read_entry(ctx, name_id(sid), None, cache.get(sid), live,
+                                now), strays)))
+
+    cache.clear()
+    cache.update((sid, e) for sid, e in entries.items() if e is not None)
+    events, ids = [], set()
+    for sid in list(trees) + strays:
+        for event in cache.get(sid, {}).get("events", ()):
+            if event.get("id") not in ids:
+                ids.add(event.get("id"))
+                events.append(event)
+
+    details = ctx.cache.setdefault("details", {})
+    for gone in set(details) - ids:
+        del details[gone]
+    if not detail:
+        details.clear()
+        return {"events": events, "details": {}}
+    missing = [e for e in events if e.get("id") and e["id"] not in details]
+    # The templates of the stacks with new events, and of their ancestors:
+    # a secret can flow into a nested stack from its parent.
+    templates = {}
+    for event in missing:
+        sid = _stack_id(event)
+        while sid and sid not in templates:
+            if sid in by_id:
+                templates[sid] = name_id(sid)
+                sid = by_id[sid].get("parent")
+            else:           # created after the stack list: its own link
+                templates[sid] = _stack_link(event)[0]
+                sid = None
+    analyses = dict(zip(templates, ctx.map(
+        lambda item: _read_secrets(ctx, *item), templates.items())))
+    secrets = effective_secrets(by_id, analyses, events)
+    ctx.map(lambda e: _fetch_detail(ctx, details, secrets, e), missing)
+    return {"events": events,
+            "details": {e["id"]: details[e["id"]] for e in events
+                        if e.get("id") in details}}
+
+
+# -- translate ---------------------------------------------------------------
+
+_URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]*://[^\s'"<>`]+""")
+
+
+def _scrub_text(text):
+    """``text`` with every signed URL inside it redacted."""
+    return _URL.sub(lambda m: redact.REDACTED
+                    if redact.is_signed_url(m.group(0)) else m.group(0), text)
+
+
+def _scrub(val):
+    """:func:`redact.scrub` plus signed URLs inside text and the values of
+    named inputs (``{"name": "db_password", "default": ...}``) whose name
+    says secret or that are marked hidden."""
+    if isinstance(val, str):
+        return _scrub_text(val)
+    if isinstance(val, list):
+        return [_scrub(v) for v in val]
+    if isinstance(val, dict):
+        name = val.get("name")
+        secret = val.get("hidden") is True or redact.is_secret_key(name)
+        return {k: (redact.REDACTED
+                    if secret and k in ("default", "value") and v is not None
+                    else redact.REDACTED if redact.is_secret_key(k)
+                    and v is not None else _scrub(v))
+                for k, v in val.items()}
+    return val
+
+
+def redacted(key, val, hidden=False):
+    """A property value as it may appear in a row."""
+    return _scrub(redact.value(key, val, hidden=hidden))
+
+
+# -- which properties carry a hidden parameter --------------------------------
+
+#: resource types whose value is a generated secret (a RandomString is how
+#: templates make passwords): properties built from them are redacted
+SECRET_RESOURCE_TYPES = ("OS::Heat::RandomString",)
+
+_PARAM_FUNCS = ("get_param",)
+_RESOURCE_FUNCS = ("get_attr", "get_resource", "Fn::GetAtt")
+_EITHER_FUNCS = ("Ref",)     # CFN: a parameter or a resource
+
+
+def _first(func, arg):
+    if isinstance(arg, (list, tuple)):
+        return arg[0] if arg else None
+    if func == "Fn::GetAtt" and isinstance(arg, str):    # "Res.attr"
+        return arg.split(".", 1)[0]
+    return arg
+
+
+def _references(expr):
+    """``(parameters, resources)`` an unresolved template expression names;
+    CFN ``Ref`` names land in both."""
+    params, resources = set(), set()
+    todo = [expr]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            for key, arg in node.items():
+                if key in _PARAM_FUNCS + _RESOURCE_FUNCS + _EITHER_FUNCS:
+                    name = _first(key, arg)
+                    if isinstance(name, str):
+                        if key in _PARAM_FUNCS + _EITHER_FUNCS:
+                            params.add(name)
+                        if key in _RESOURCE_FUNCS + _EITHER_FUNCS:
+                            resources.add(name)
+                todo.append(arg)
+        elif isinstance(node, (list, tuple)):
+            todo.extend(node)
+    return params, resources
+
+
+def _section(template, *keys):
+    for key in keys:
+        if key in template:
+            section = template[key] or {}
+            if not isinstance(section, dict):
+                raise ValueError("template section %s is a %s, not a map"
+                                 % (key, type(section).__name__))
+            return section
+    return {}
+
+
+def _hidden(schema):
+    if not isinstance(schema, dict):
+        return False
+    for key in ("hidden", "NoEcho"):
+        if key in schema:
+            val = schema[key]
+            if isinstance(val, bool):
+                return val
+            return str(val).strip().lower() not in ("false", "no", "0",
+                                                    "off", "")
+    return False
+
+
+def secret_properties(template):
+    """``{resource: {property, ...}}``: the properties whose value depends
+    on a hidden (or secret-named) parameter or on a generated secret
+    (:data:`SECRET_RESOURCE_TYPES`), directly or through other resources'
+    attributes (transitively).  Heat records resolved property values in
+    events, hidden parameters in plain text included."""
+    params = _section(template, "parameters", "Parameters")
+    secret = {n for n, s in params.items()
+              if _hidden(s) or redact.is_secret_key(n)}
+    resources = _section(template, "resources", "Resources")
+    refs, props = {}, {}
+    for name, definition in resources.items():
+        if not isinstance(definition, dict):
+            continue
+        refs[name] = _references({k: v for k, v in definition.items()
+                                  if k not in ("depends_on", "DependsOn")})
+        props[name] = definition.get("properties",
+                                     definition.get("Properties")) or {}
+    tainted = {name for name, definition in resources.items()
+               if isinstance(definition, dict) and definition.get(
+                   "type", definition.get("Type")) in SECRET_RESOURCE_TYPES}
+    changed = True
+    while changed:
+        changed = False
+        for name, (p, r) in refs.items():
+            if name not in tainted and (p & secret or r & tainted):
+                tainted.add(name)
+                changed = True
+    result = {}
+    for name in tainted:
+        if not isinstance(props[name], dict):
+            result[name] = {"*"}
+            continue
+        keys = set()
+        for key, expr in props[name].items():
+            p, r = _references(expr)
+            if p & secret or r & tainted:
+                keys.add(key)
+        result[name] = keys
+    return result
+
+
+def split_status(status):
+    """``"CREATE_IN_PROGRESS"`` -> ``("CREATE", "IN_PROGRESS")``."""
+    if not isinstance(status, str) or "_" not in status:
+        return None, status
+    for state in ("IN_PROGRESS", "COMPLETE", "FAILED"):
+        if status.endswith("_" + state):
+            return status[:-len(state) - 1], state
+    action, _, state = status.partition("_")
+    return action, state
+
+
+@heatplug.hookimpl
+def heatplug_translate(raw):
+    rows = translation.Rows("events", "events_links",
+                            "events_resource_properties")
+    raw = raw or {}
+    details = raw.get("details") or {}
+    for event in raw.get("events") or ():
+        ident = event.get("id") if isinstance(event, dict) else None
+        with rows.record("event", ident):
+            eid = event["id"]
+            if not eid:
+                raise ValueError("no id")
+            _, stack_id = _stack_link(event)
+            detail = details.get(eid) or {}
+            action, state = split_status(event.get("resource_status"))
+            rows.add("events", eid, stack_id, event.get("resource_name"),
+                     event.get("logical_resource_id"),
+                     event.get("physical_resource_id"),
+                     detail.get("resource_type") or event.get("resource_type"),
+                     event.get("event_time"), event.get("resource_status"),
+                     action, state,
+                     _scrub(event.get("resource_status_reason")))
+            for link in event.get("links") or ():
+                rows.add("events_links", eid, link["href"], link.get("rel"))
+            props = detail.get("resource_properties") or {}
+            secret = detail.get("secret_properties")
+            for key in sorted(props, key=str):
+                hide = secret is None or "*" in secret or key in secret
+                rows.add("events_resource_properties", eid, key,
+                         redacted(key, props[key], hidden=hide))
+    return rows

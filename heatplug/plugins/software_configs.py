@@ -1,0 +1,207 @@
+"""The ``software_configs`` family: every software config, with its body,
+inputs, outputs and options.
+
+Reads, per poll: ``GET /software_configs`` (paged with ``limit``/``marker``;
+Heat sets no default page size; an admin sees every project's configs and
+gets their ``project``), then ``GET /software_configs/{id}`` for each config
+not seen before (the list has no body, inputs, outputs or options).
+Software configs are immutable (Heat has no update call, only create and
+delete), so the details are kept in ``ctx.cache`` by id and dropped when
+the id leaves the list: a warm poll costs one request.
+
+The configs Heat derives for each deployment carry the deployment's input
+*values* (``deploy_*`` inputs, including ``deploy_password`` and signed
+signal URLs for signalling deployments): every input value and default goes
+through :mod:`heatplug.redact`, by input name.
+"""
+
+import logging
+import re
+
+from heatclient import exc as heat_exc
+
+import heatplug
+from heatplug import context
+from heatplug import redact
+from heatplug import translation
+
+LOG = logging.getLogger(__name__)
+
+#: configs asked for per list request
+PAGE_SIZE = 500
+
+LIST_SOURCE = "GET /v1/{project}/software_configs?limit&marker " \
+              "(software_configs.list)"
+SHOW_SOURCE = "GET /v1/{project}/software_configs/{id} " \
+              "(software_configs.get), once per config id"
+
+TABLES = [
+    heatplug.table(
+        "software_configs", "One row per software config.",
+        LIST_SOURCE + "; config from " + SHOW_SOURCE,
+        ("id", "software config UUID"),
+        ("name", "config name"),
+        ("group", "the tool that applies it: script, ansible, puppet, "
+                  "Heat::Ungrouped, ..."),
+        ("creation_time", "ISO 8601 creation time"),
+        ("config", "the config body (text; JSON for a structured config), "
+                   "signed URLs and secret-keyed values redacted"),
+        ("project", "id of the owning project (None unless the reader is "
+                    "an admin)"),
+    ),
+    heatplug.table(
+        "software_configs_inputs", "The inputs of each config.", SHOW_SOURCE,
+        ("config_id", "software_configs.id"),
+        ("name", "input name"),
+        ("type", "String, Number, CommaDelimitedList, Json or Boolean"),
+        ("description", "input description"),
+        ("default", "default value; '<redacted>' for a secret"),
+        ("value", "the value a deployment gave it (derived configs only); "
+                  "'<redacted>' for a secret"),
+        ("replace_on_change", "True when a change of the value replaces "
+                              "the deployment (None: Heat's default, False)"),
+    ),
+    heatplug.table(
+        "software_configs_outputs", "The outputs of each config.",
+        SHOW_SOURCE,
+        ("config_id", "software_configs.id"),
+        ("name", "output name"),
+        ("type", "output type"),
+        ("description", "output description"),
+        ("error_output", "True when a value in this output means the "
+                         "deployment failed"),
+    ),
+    heatplug.table(
+        "software_configs_options", "The tool-specific options of each "
+        "config.", SHOW_SOURCE,
+        ("config_id", "software_configs.id"),
+        ("key", "option name"),
+        ("value", "option value (JSON for lists and maps)"),
+    ),
+]
+
+
+@heatplug.hookimpl
+def heatplug_tables():
+    return TABLES
+
+
+# -- fetch -------------------------------------------------------------------
+
+def _list_all(ctx):
+    """Every config of the list, paged; a vanished marker restarts at the
+    first page, so configs are de-duplicated by id."""
+    configs, seen, marker = [], set(), None
+    for _ in range(10000):
+        kwargs = {"limit": PAGE_SIZE}
+        if marker:
+            kwargs["marker"] = marker
+        page = [context.to_dict(c)
+                for c in ctx.heat.software_configs.list(**kwargs)]
+        for config in page:
+            if config.get("id") not in seen:
+                seen.add(config.get("id"))
+                configs.append(config)
+        if len(page) < PAGE_SIZE or not page[-1].get("id"):
+            return configs
+        marker = page[-1]["id"]
+    raise RuntimeError("software config list does not end")
+
+
+_DETAIL_KEYS = ("config", "inputs", "outputs", "options")
+
+
+def _show(ctx, details, config_id):
+    try:
+        shown = context.to_dict(ctx.heat.software_configs.get(config_id))
+    except heat_exc.HTTPNotFound:
+        return              # deleted since the list
+    details[config_id] = {k: shown.get(k) for k in _DETAIL_KEYS}
+
+
+@heatplug.hookimpl
+def heatplug_fetch(ctx):
+    configs = _list_all(ctx)
+    details = ctx.cache.setdefault("details", {})
+    ids = {c.get("id") for c in configs}
+    for gone in set(details) - ids:
+        del details[gone]
+    ctx.map(lambda cid: _show(ctx, details, cid),
+            [c["id"] for c in configs if c.get("id") and c["id"] not in details])
+    out = []
+    for config in configs:
+        if config.get("id") in details:
+            out.append(dict(config, **details[config["id"]]))
+        elif config.get("id") is None:
+            out.append(config)      # translate counts it as malformed
+    return out
+
+
+# -- translate ---------------------------------------------------------------
+
+_URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]*://[^\s'"<>`]+""")
+
+
+def _scrub_text(text):
+    """``text`` with every signed URL inside it redacted."""
+    return _URL.sub(lambda m: redact.REDACTED
+                    if redact.is_signed_url(m.group(0)) else m.group(0), text)
+
+
+def _scrub(val):
+    """:func:`redact.scrub` plus signed URLs inside text and named values
+    (``{"name": "db_password", "default": ...}``) whose name says secret."""
+    if isinstance(val, str):
+        return _scrub_text(val)
+    if isinstance(val, list):
+        return [_scrub(v) for v in val]
+    if isinstance(val, dict):
+        secret = val.get("hidden") is True or \
+            redact.is_secret_key(val.get("name"))
+        return {k: (redact.REDACTED
+                    if secret and k in ("default", "value") and v is not None
+                    else redact.REDACTED if redact.is_secret_key(k)
+                    and v is not None else _scrub(v))
+                for k, v in val.items()}
+    return val
+
+
+def _io_value(io, key):
+    """An input's default or value, redacted when the input is secret."""
+    val = io.get(key)
+    if val is None:
+        return None
+    return _scrub(redact.value(io.get("name"), val,
+                               hidden=io.get("hidden") is True))
+
+
+@heatplug.hookimpl
+def heatplug_translate(raw):
+    rows = translation.Rows("software_configs", "software_configs_inputs",
+                            "software_configs_outputs",
+                            "software_configs_options")
+    for config in raw or ():
+        ident = config.get("id") if isinstance(config, dict) else None
+        with rows.record("software config", ident):
+            cid = config["id"]
+            if not cid:
+                raise ValueError("no id")
+            rows.add("software_configs", cid, config.get("name"),
+                     config.get("group"), config.get("creation_time"),
+                     _scrub(config.get("config")), config.get("project"))
+            for io in config.get("inputs") or ():
+                rows.add("software_configs_inputs", cid, io["name"],
+                         io.get("type"), io.get("description"),
+                         _io_value(io, "default"), _io_value(io, "value"),
+                         io.get("replace_on_change"))
+            for io in config.get("outputs") or ():
+                rows.add("software_configs_outputs", cid, io["name"],
+                         io.get("type"), io.get("description"),
+                         io.get("error_output"))
+            options = config.get("options") or {}
+            if not isinstance(options, dict):
+                raise TypeError("options is a %s" % type(options).__name__)
+            for key in sorted(options, key=str):
+                rows.add("software_configs_options", cid, key,
+                         _scrub(redact.value(key, options[key])))
+    return rows

@@ -1,0 +1,118 @@
+"""The ``software_deployments`` family: every software deployment, with its
+input and output values.
+
+Reads, per poll: one ``GET /software_deployments``.  The list already holds
+everything ``GET /software_deployments/{id}`` would (Heat formats both the
+same way, input and output values included), and Heat neither pages it nor
+takes ``limit``/``marker``; an admin sees every project's deployments.
+Deployments change (status, outputs), so nothing is cached.
+
+Input values carry credentials (``deploy_password``, ``deploy_signal_id``
+signed URLs, Zaqar queue ids, anything the template passes), and outputs
+carry whatever the server printed: every value goes through
+:mod:`heatplug.redact`, and signed URLs are redacted inside text too.
+"""
+
+import re
+
+import heatplug
+from heatplug import context
+from heatplug import redact
+from heatplug import translation
+
+SOURCE = "GET /v1/{project}/software_deployments (software_deployments.list)"
+
+TABLES = [
+    heatplug.table(
+        "software_deployments", "One row per software deployment.", SOURCE,
+        ("id", "deployment UUID"),
+        ("config_id", "software_configs.id of the config it deploys (the "
+                      "config Heat derived for this deployment)"),
+        ("server_id", "id of the server it deploys to"),
+        ("action", "CREATE, UPDATE, DELETE, SUSPEND, RESUME, ..."),
+        ("status", "IN_PROGRESS, COMPLETE or FAILED"),
+        ("status_reason", "why it is in its status"),
+        ("creation_time", "ISO 8601 creation time"),
+        ("updated_time", "ISO 8601 time of the last update, or None"),
+    ),
+    heatplug.table(
+        "software_deployments_input_values", "The input values of each "
+        "deployment; credentials and signed URLs redacted.", SOURCE,
+        ("deployment_id", "software_deployments.id"),
+        ("key", "input name"),
+        ("value", "input value (JSON for lists and maps); '<redacted>' for "
+                  "secrets"),
+    ),
+    heatplug.table(
+        "software_deployments_output_values", "The output values each "
+        "deployment signalled (deploy_stdout, deploy_stderr, "
+        "deploy_status_code, the config's outputs).", SOURCE,
+        ("deployment_id", "software_deployments.id"),
+        ("key", "output name"),
+        ("value", "output value (JSON for lists and maps); '<redacted>' for "
+                  "secrets"),
+    ),
+]
+
+
+@heatplug.hookimpl
+def heatplug_tables():
+    return TABLES
+
+
+@heatplug.hookimpl
+def heatplug_fetch(ctx):
+    return [context.to_dict(d) for d in ctx.heat.software_deployments.list()]
+
+
+_URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]*://[^\s'"<>`]+""")
+
+
+def _scrub(val):
+    """:func:`redact.scrub` plus signed URLs inside text (stdout, scripts)."""
+    if isinstance(val, str):
+        return _URL.sub(lambda m: redact.REDACTED
+                        if redact.is_signed_url(m.group(0)) else m.group(0),
+                        val)
+    if isinstance(val, list):
+        return [_scrub(v) for v in val]
+    if isinstance(val, dict):
+        return {k: _scrub(redact.value(k, v)) for k, v in val.items()}
+    return val
+
+
+def redacted(key, val):
+    """A value as it may appear in a row."""
+    return _scrub(redact.value(key, val))
+
+
+def _values(rows, table, owner, mapping):
+    if mapping is None:
+        return
+    if not isinstance(mapping, dict):
+        raise TypeError("%s is a %s, not a map" % (table,
+                                                   type(mapping).__name__))
+    for key in sorted(mapping, key=str):
+        rows.add(table, owner, key, redacted(key, mapping[key]))
+
+
+@heatplug.hookimpl
+def heatplug_translate(raw):
+    rows = translation.Rows("software_deployments",
+                            "software_deployments_input_values",
+                            "software_deployments_output_values")
+    for dep in raw or ():
+        ident = dep.get("id") if isinstance(dep, dict) else None
+        with rows.record("software deployment", ident):
+            did = dep["id"]
+            if not did:
+                raise ValueError("no id")
+            rows.add("software_deployments", did, dep.get("config_id"),
+                     dep.get("server_id"), dep.get("action"),
+                     dep.get("status"), _scrub(dep.get("status_reason")),
+                     dep.get("creation_time"), dep.get("updated_time"))
+            _values(rows, "software_deployments_input_values", did,
+                    dep.get("input_values"))
+            _values(rows, "software_deployments_output_values", did,
+                    dep.get("output_values"))
+    return rows
