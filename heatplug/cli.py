@@ -76,10 +76,31 @@ def cmd_poll(conf, plugins, args, out):
     return 0 if result.ok else 1
 
 
+def table_reference(plugins):
+    """The Markdown table reference (``docs/tables.md``) for ``plugins``."""
+    lines = ["# Table reference", "",
+             "Generated from the plugins' own table declarations by",
+             "`heatplug tables --format markdown`; `tests/unit/test_docs.py`",
+             "checks it is current.", ""]
+    for family, tables in plugins.tables().items():
+        lines += ["## Plugin `%s`" % family, ""]
+        for t in tables:
+            lines += ["### `%s`" % t.name, "", t.description, "",
+                      "From: `%s`" % t.source, "",
+                      "| column | description |", "| --- | --- |"]
+            lines += ["| `%s` | %s |" % (c.name,
+                                         c.description.replace("|", "\\|"))
+                      for c in t.columns]
+            lines.append("")
+    return "\n".join(lines)
+
+
 def cmd_tables(conf, plugins, args, out):
     tables = [(family, t) for family, ts in plugins.tables().items()
               for t in ts]
-    if args.format == "json":
+    if args.format == "markdown":
+        out.write(table_reference(plugins))
+    elif args.format == "json":
         json.dump({"tables": {t.name: {
             "family": family, "description": t.description,
             "source": t.source,
@@ -148,8 +169,9 @@ def build_parser():
                         ("tables", "list tables, columns and descriptions"),
                         ("plugins", "list discovered plugins")):
         p = sub.add_parser(name, help=help_)
-        p.add_argument("--format", choices=("table", "json"),
-                       default="table")
+        formats = ("table", "json") + (
+            ("markdown",) if name == "tables" else ())
+        p.add_argument("--format", choices=formats, default="table")
     return parser
 
 

@@ -26,6 +26,11 @@ HEATPLUG_OPTS = [
         "max_workers", default=8, min=1, max=64,
         help="Size of the worker pool for per-stack and per-item Heat calls."),
     cfg.BoolOpt(
+        "event_details", default=True,
+        help="Read each event's detail (resource type and properties: one "
+             "call per event, once ever, since events never change). Off: "
+             "the events family makes only its list calls."),
+    cfg.BoolOpt(
         "write_actions_enabled", default=False,
         help="Allow write actions (the reserved write-action hook). Off by "
              "default; even when on, only actions in write_actions_allowed "

@@ -43,9 +43,7 @@ seen (``marker``, ascending order).  What Heat 27 does that shapes the code
   (:func:`effective_secrets`).  What to redact is decided when the detail
   is read and kept with it.
 
-Event details can be switched off: :func:`details_enabled` reads the
-boolean option ``[heatplug] event_details`` once the core registers it
-(default: on).
+Event details can be switched off with ``[heatplug] event_details = false``.
 """
 
 import datetime
@@ -77,7 +75,6 @@ SETTLE_SECONDS = 60
 PRUNE_CHECK_MIN_EVENTS = 100
 
 #: where the switch for event details will live: ``[heatplug] event_details``
-DETAIL_OPTION = ("heatplug", "event_details")
 
 #: the ``ctx.shared`` key of a stack's template (``templates`` and
 #: ``stack_details`` read it under the same key)
@@ -137,15 +134,8 @@ def heatplug_tables():
 
 
 def details_enabled(conf):
-    """Whether to fetch event details (``[heatplug] event_details``).
-
-    The option is not registered yet: until it is, details are on.
-    """
-    group, name = DETAIL_OPTION
-    try:
-        return bool(getattr(getattr(conf, group), name))
-    except (AttributeError, KeyError):   # cfg.NoSuchOptError/NoSuchGroupError
-        return True
+    """Whether to fetch event details (``[heatplug] event_details``)."""
+    return conf.heatplug.event_details
 
 
 # -- fetch -------------------------------------------------------------------

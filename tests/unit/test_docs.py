@@ -32,3 +32,36 @@ def test_hook_docstring_is_complete(name):
 def test_hook_is_in_the_plugin_docs(name):
     text = (REPO / "docs" / "plugins.md").read_text()
     assert "### %s" % name in text
+
+
+def builtin_plugins():
+    """A manager with exactly the families heatplug itself ships."""
+    import importlib.metadata
+
+    from heatplug import manager
+    from heatplug import opts
+    conf = opts.make_conf()
+    conf.set_override("enabled_plugins", sorted(
+        ep.name for ep in importlib.metadata.entry_points(
+            group=manager.ENTRY_POINT_GROUP)
+        if ep.value.startswith("heatplug.plugins.")), "heatplug")
+    return manager.build_plugin_manager(conf)
+
+
+def test_table_reference_is_current():
+    from heatplug import cli
+    plugins = builtin_plugins()
+    assert plugins.load_errors == {}
+    expected = cli.table_reference(plugins)
+    current = (REPO / "docs" / "tables.md").read_text()
+    assert current == expected, (
+        "regenerate: heatplug --enable <each built-in family> tables "
+        "--format markdown > docs/tables.md (see tools/gen-table-docs)")
+
+
+def test_every_column_is_described():
+    for family, tables in builtin_plugins().tables().items():
+        for t in tables:
+            assert t.description and t.source, (family, t.name)
+            for c in t.columns:
+                assert c.description.strip(), (t.name, c.name)

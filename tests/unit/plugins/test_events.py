@@ -327,13 +327,10 @@ def test_settled_marker_is_older_than_the_cutoff(raw):
                                  newest) == -1
 
 
-def test_details_are_on_until_the_option_exists(conf):
+def test_details_follow_the_option(conf):
     assert events.details_enabled(conf) is True
-
-    class Conf:
-        class heatplug:
-            event_details = False
-    assert events.details_enabled(Conf) is False
+    conf.set_override("event_details", False, "heatplug")
+    assert events.details_enabled(conf) is False
 
 
 def test_secrets_flow_into_nested_stacks():
