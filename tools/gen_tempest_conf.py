@@ -4,10 +4,16 @@
 Used by ``tools/tempest-setup``; stdlib only, any python3::
 
     gen_tempest_conf.py --output WS/etc/tempest.conf --workspace-dir WS \
-        --keystone-url http://127.0.0.1:5000 [--heat-available true]
+        --keystone-url http://127.0.0.1:5000 [--heat-available true] \
+        [--heatplug-available true [--heatplug-option KEY=VALUE ...]]
 
 Only Keystone (and, with --heat-available, Heat) exist locally, so every
 other service is marked unavailable and no server validation is tried.
+--heatplug-available turns on heatplug's own tempest plugin
+(``[service_available] heatplug``); each --heatplug-option sets an option of
+its ``[heatplug]`` group (enabled_plugins, disabled_plugins, max_workers,
+poll_timeout, build_timeout, build_interval, catalog_type, endpoint_type,
+region; see tempest_plugin/config.py).
 """
 
 import argparse
@@ -68,6 +74,8 @@ def build(args):
         'swift': 'false',
         # Registered by heat-tempest-plugin; harmless without the plugin.
         'heat': 'true' if args.heat_available else 'false',
+        # Registered by heatplug's own plugin (tempest_plugin/).
+        'heatplug': 'true' if args.heatplug_available else 'false',
     }
     conf['validation'] = {'run_validation': 'false'}
     if args.heat_available:
@@ -89,7 +97,24 @@ def build(args):
             # Scenario tests boot servers (nova/neutron/glance): not here.
             'skip_scenario_tests': 'true',
         }
+    if args.heatplug_available:
+        heatplug = {'catalog_type': 'orchestration',
+                    'endpoint_type': 'publicURL',
+                    'build_interval': '1',
+                    'build_timeout': '300',
+                    'poll_timeout': '300'}
+        for item in args.heatplug_option:
+            key, _, value = item.partition('=')
+            heatplug[key.strip()] = value.strip()
+        conf['heatplug'] = heatplug
     return conf
+
+
+def heatplug_option(text):
+    key, sep, _ = text.partition('=')
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError('expected KEY=VALUE, got %r' % text)
+    return text
 
 
 def main(argv=None):
@@ -100,6 +125,12 @@ def main(argv=None):
     p.add_argument('--keystone-url', required=True,
                    help='Keystone base URL, with or without /v3')
     p.add_argument('--heat-available', type=parse_bool, default=False)
+    p.add_argument('--heatplug-available', type=parse_bool, default=False,
+                   help="[service_available] heatplug (heatplug's tempest "
+                        "plugin)")
+    p.add_argument('--heatplug-option', type=heatplug_option,
+                   action='append', default=[], metavar='KEY=VALUE',
+                   help='an option of the [heatplug] group (repeatable)')
     p.add_argument('--region', default='RegionOne')
     p.add_argument('--admin-username', default='admin')
     p.add_argument('--admin-project', default='admin')

@@ -2,7 +2,11 @@
 """Helpers for tools/local-heat; run with the Heat venv's python.
 
     heat_config.py write --state-dir D --port P --venv V [--isolated-projects]
-        Write heat.conf, policy.yaml and token_response.json into D.
+        Write heat.conf, policy.yaml and token_response.json into D (noauth).
+    heat_config.py write --state-dir D --port P --venv V --keystone SUMMARY
+                         [--token-cache-time S]
+        Write a Keystone-authenticated heat.conf and policy.yaml into D, from
+        the JSON summary that `tools/local-keystone setup-heat` prints.
     heat_config.py fix-sqlite --db FILE
         Rebuild Heat's integer-id tables with AUTOINCREMENT (idempotent).
     heat_config.py wait --port P --pid PID [--timeout S]
@@ -87,6 +91,106 @@ policy_file = {policy_file}
 """
 
 
+def keystone_heat_conf(state_dir, port, venv, policy_file, summary,
+                       token_cache_time=None):
+    """heat.conf for a Heat behind a real Keystone (the default paste flavor).
+
+    ``summary`` is the JSON ``tools/local-keystone setup-heat`` printed: the
+    Keystone URL, the ``heat`` service user, the ``heat`` stack user domain
+    and its ``heat_domain_admin``.
+    """
+    db = os.path.join(state_dir, 'heat.sqlite')
+    paste = os.path.join(venv, 'etc', 'heat', 'api-paste.ini')
+    if not os.path.isfile(paste):
+        raise SystemExit('heat_config: %s not found (is the Heat venv '
+                         'installed?)' % paste)
+    try:
+        auth_url = summary['auth_url'].rstrip('/')
+        region = summary.get('region') or 'RegionOne'
+        heat_user = summary['heat_user']
+        domain = summary['heat_domain']['name']
+        domain_admin = summary['heat_domain_admin']
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise SystemExit('heat_config: the Keystone summary lacks %s (is it '
+                         'the output of local-keystone setup-heat?)' % exc)
+    base = auth_url[:-3] if auth_url.endswith('/v3') else auth_url
+    v3 = base + '/v3'
+    cache = ''
+    if token_cache_time is not None:
+        cache = ('# Seconds a validated token is cached (-1: never; every '
+                 'request is\n# checked with Keystone, so a revoked token '
+                 'fails at once).\ntoken_cache_time = %d\n'
+                 % token_cache_time)
+
+    def password_auth(user, project=True):
+        lines = ['auth_type = password', 'auth_url = %s' % v3,
+                 'username = %s' % user['name'],
+                 'password = %s' % user['password'],
+                 'user_domain_name = %s' % user.get('domain', 'Default')]
+        if project:
+            lines += ['project_name = %s' % user.get('project', 'service'),
+                      'project_domain_name = %s' % user.get('domain',
+                                                            'Default')]
+        return '\n'.join(lines)
+
+    return f"""\
+# Written by tools/local-heat start --keystone: a one-process Heat for tests
+# that authenticates through a real Keystone. Do not edit; it is rewritten on
+# every start.
+[DEFAULT]
+host = local-heat-{port}
+transport_url = fake://
+# The engine's Keystone calls (trusts, stack domain users and projects, ec2
+# keys) go to the real Keystone (the default keystone_backend); deferred
+# operations use trusts to the [trustee] user (the default, and the only
+# method left: deferred_auth_method is deprecated).
+auth_encryption_key = heatplug-local-heat-key-32-chars
+region_name_for_services = {region}
+# Users and projects Heat creates for stacks (DeployedServer, wait
+# conditions, software deployments) live in their own domain, managed by
+# its own admin.
+stack_user_domain_name = {domain}
+stack_domain_admin = {domain_admin['name']}
+stack_domain_admin_password = {domain_admin['password']}
+enable_stack_abandon = true
+enable_stack_adopt = true
+max_stacks_per_tenant = 10000
+debug = false
+
+[database]
+connection = sqlite:///{db}
+sqlite_synchronous = false
+
+[paste_deploy]
+# No flavor: the default pipeline, with keystonemiddleware's authtoken.
+api_paste_config = {paste}
+
+[keystone_authtoken]
+www_authenticate_uri = {v3}
+region_name = {region}
+{password_auth(heat_user)}
+{cache}
+[trustee]
+# Heat acts on stacks later (deletes, signals) through trusts to this user.
+{password_auth(heat_user, project=False)}
+
+[clients_keystone]
+auth_uri = {base}
+
+[clients]
+endpoint_type = publicURL
+
+[oslo_policy]
+# Heat's own defaults (member creates, reader reads, admin sees all).
+policy_file = {policy_file}
+"""
+
+
+def keystone_policy_yaml():
+    return ('# Written by tools/local-heat start --keystone: no overrides, '
+            'Heat\'s\n# defaults apply.\n{}\n')
+
+
 def policy_yaml(isolated_projects):
     lines = [
         '# Written by tools/local-heat. Rules the noauth admin needs that the',
@@ -138,6 +242,24 @@ def cmd_write(args):
     os.makedirs(state_dir, exist_ok=True)
     policy_file = os.path.join(state_dir, 'policy.yaml')
     token_file = os.path.join(state_dir, 'token_response.json')
+    if args.keystone:
+        if args.isolated_projects:
+            raise SystemExit('heat_config: --isolated-projects is for the '
+                             'noauth Heat only')
+        try:
+            with open(args.keystone) as f:
+                summary = json.load(f)
+        except (OSError, ValueError) as exc:
+            raise SystemExit('heat_config: cannot read the Keystone summary '
+                             '%s: %s' % (args.keystone, exc))
+        _write(policy_file, keystone_policy_yaml())
+        if os.path.exists(token_file):
+            os.unlink(token_file)       # a leftover of a noauth start
+        _write(os.path.join(state_dir, 'heat.conf'),
+               keystone_heat_conf(state_dir, args.port,
+                                  os.path.abspath(args.venv), policy_file,
+                                  summary, args.token_cache_time))
+        return
     _write(policy_file, policy_yaml(args.isolated_projects))
     _write(token_file, json.dumps(token_response(args.port), indent=2) + '\n')
     _write(os.path.join(state_dir, 'heat.conf'),
@@ -261,6 +383,12 @@ def main(argv=None):
     p.add_argument('--port', type=int, required=True)
     p.add_argument('--venv', required=True)
     p.add_argument('--isolated-projects', action='store_true')
+    p.add_argument('--keystone', metavar='SUMMARY_JSON',
+                   help='write a Keystone-authenticated heat.conf from '
+                        'this setup-heat summary')
+    p.add_argument('--token-cache-time', type=int, default=None,
+                   help='[keystone_authtoken] token_cache_time (-1: no '
+                        'cache); only with --keystone')
     p.set_defaults(func=cmd_write)
     p = sub.add_parser('fix-sqlite')
     p.add_argument('--db', required=True)
