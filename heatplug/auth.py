@@ -17,24 +17,136 @@ import dataclasses
 import logging
 
 from heatclient import client as heat_client
+from heatclient import exc as heat_exc
 from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import identity as ks_identity
 from keystoneauth1 import loading as ks_loading
 
 from heatplug import errors
 from heatplug import hooks
+from heatplug import log
 from heatplug import opts
+from heatplug import redact
 from heatplug import stats
 
 LOG = logging.getLogger(__name__)
 
 SERVICE_TYPE = "orchestration"
 DEFAULT_TIMEOUT = 60.0
-# Heat reads are idempotent GETs: retry refused connections and the 5xx a
-# restarting or overloaded Heat answers, with keystoneauth's exponential
-# backoff, unless [heat] sets these adapter options itself.
-DEFAULT_RETRIES = {"connect_retries": 3, "connect_retry_delay": 0.5,
-                   "status_code_retries": 3, "status_code_retry_delay": 0.5,
+# Heat reads are idempotent GETs: retry refused connections, timeouts and
+# the 5xx a restarting or overloaded Heat answers, 3 times, unless [heat]
+# sets these adapter options itself.  The delays are left unset: keystoneauth
+# then backs off exponentially (0.5 s, 1 s, 2 s, ... at most 60 s); a delay
+# that is set is a *fixed* delay in keystoneauth.
+DEFAULT_RETRIES = {"connect_retries": 3, "connect_retry_delay": None,
+                   "status_code_retries": 3, "status_code_retry_delay": None,
                    "retriable_status_codes": [500, 502, 503, 504]}
+#: keystoneauth sleeps for a retriable answer's Retry-After seconds, however
+#: many; heatplug caps them so a confused proxy cannot stall a poll.
+MAX_RETRY_AFTER = 10
+
+# [heat] options whose values are credentials but whose names do not say so.
+_SECRET_OPTIONS = ("passcode", "totp")
+
+
+class BadResponse(ValueError):
+    """Heat answered a call with something that is not its JSON."""
+
+
+def _annotate(exc, call):
+    """Make ``exc`` (raised by ``call``) name the call, once; and keep
+    secrets out of its message."""
+    if getattr(exc, "heatplug_call", None):
+        return
+    try:
+        exc.heatplug_call = call
+    except AttributeError:
+        return
+    if isinstance(exc, heat_exc.HTTPException):
+        error = exc.error.get("error") if isinstance(exc.error, dict) \
+            else None
+        if isinstance(error, dict):
+            error["message"] = log.scrub("%s: %s" % (
+                call, error.get("message") or type(exc).__doc__))
+            error.pop("traceback", None)
+        return
+    if exc.args and isinstance(exc.args[0], str):
+        message = log.scrub("%s: %s" % (call, exc.args[0]))
+        exc.args = (message,) + exc.args[1:]
+        if isinstance(getattr(exc, "message", None), str):
+            exc.message = message
+
+
+def _checked(resp, call):
+    """``resp``, after checking that a 2xx answer with a body is JSON.
+
+    heatclient reads a body that does not parse as ``None`` or as bytes and
+    then fails far from the call (``TypeError: 'NoneType' object is not
+    subscriptable``); here it fails at once, naming the call.  The parsed
+    body is kept for heatclient's own ``resp.json()``.
+    """
+    if not 200 <= resp.status_code < 300 or not resp.content:
+        return resp
+    ctype = resp.headers.get("Content-Type", "")
+    if "json" not in ctype:
+        raise BadResponse("%s: Heat answered HTTP %d with %d bytes of %s, "
+                          "not JSON" % (call, resp.status_code,
+                                        len(resp.content), ctype or
+                                        "no Content-Type"))
+    try:
+        body = resp.json()
+    except ValueError as exc:
+        raise BadResponse("%s: Heat's answer (HTTP %d, %d bytes) is not "
+                          "valid JSON: %s" % (call, resp.status_code,
+                                              len(resp.content), exc)) \
+            from None
+    resp.json = lambda **kwargs: body
+    return resp
+
+
+def name_calls(http_client):
+    """Wrap a heatclient ``SessionClient`` so that every error names the
+    Heat call (``GET /stacks?show_nested=True: ...``) and a 2xx answer that
+    is not JSON is an error (:class:`BadResponse`) at the call."""
+    request = http_client.request
+
+    def named_request(url, method, **kwargs):
+        call = "%s %s" % (method, url)
+        try:
+            resp = request(url, method, **kwargs)
+        except Exception as exc:
+            _annotate(exc, call)
+            raise
+        return _checked(resp, call)
+
+    http_client.request = named_request
+    return http_client
+
+
+def _cap_retry_after(resp, *args, **kwargs):
+    """A requests response hook: at most :data:`MAX_RETRY_AFTER` seconds
+    of ``Retry-After`` (an HTTP date is dropped: keystoneauth would fall
+    back to its own backoff for it anyway)."""
+    value = resp.headers.get("Retry-After")
+    if value is None:
+        return resp
+    try:
+        seconds = int(value)
+    except ValueError:
+        del resp.headers["Retry-After"]
+        return resp
+    if not 0 <= seconds <= MAX_RETRY_AFTER:
+        resp.headers["Retry-After"] = str(MAX_RETRY_AFTER)
+    return resp
+
+
+def _register_secrets(values):
+    """Tell :mod:`heatplug.log` never to log the credentials in ``values``
+    (``{option name: value}``)."""
+    for key, value in values.items():
+        if isinstance(value, str) and (redact.is_secret_key(key)
+                                       or key in _SECRET_OPTIONS):
+            log.add_secret(value)
 
 
 @dataclasses.dataclass
@@ -55,8 +167,17 @@ class Connection:
 def _from_conf(conf):
     group = opts.HEAT_GROUP
     auth = ks_loading.load_auth_from_conf_options(conf, group)
+    values = {}
+    for name in conf[group]:
+        try:
+            values[name] = conf[group][name]
+        except Exception:  # an option that cannot be read is no secret
+            continue
+    _register_secrets(values)
+    # split_loggers: response bodies go to keystoneauth.session.body, which
+    # heatplug.log quiets (bodies carry secrets no pattern can find).
     sess = ks_loading.load_session_from_conf_options(
-        conf, group, auth=auth,
+        conf, group, auth=auth, split_loggers=True,
         timeout=conf.heat.timeout or DEFAULT_TIMEOUT)
     interfaces = conf.heat.valid_interfaces or ["public"]
     return sess, dict(endpoint_override=conf.heat.endpoint_override,
@@ -79,6 +200,7 @@ def _from_clouds(conf):
             "no Heat credentials: set [heat] auth_type in the configuration "
             "file, or OS_CLOUD / --os-cloud, or the OS_* environment "
             "variables")
+    _register_secrets(region.config.get("auth") or {})
     sess = region.get_session()
     if sess.timeout is None:
         sess.timeout = conf.heat.timeout or DEFAULT_TIMEOUT
@@ -89,8 +211,42 @@ def _from_clouds(conf):
         interface=region.get_interface(SERVICE_TYPE) or "public")
 
 
+def retry_refused_in_parallel(sess):
+    """Make keystoneauth retry every request refused with a 401, not only
+    the first of a burst.
+
+    keystoneauth retries a 401 once, after ``Session.invalidate()``, and
+    only when that returns True.  When parallel requests are refused
+    together (a revoked token; the families run in parallel), the first one
+    invalidates the token and re-authenticates, and every other one finds
+    nothing left to invalidate and gives up: its family's poll is lost.  For
+    an identity plugin, nothing left to invalidate means another thread's
+    re-authentication is under way, so the retry is worth it: it waits for
+    the new token (``get_access`` holds the plugin's lock).  Plugins that
+    cannot re-authenticate (``admin_token``, ``none``) are not retried.
+    """
+    original = sess.invalidate
+
+    def invalidate(auth=None):
+        if original(auth):
+            return True
+        return isinstance(auth or sess.auth, ks_identity.BaseIdentityPlugin)
+
+    sess.invalidate = invalidate
+    return sess
+
+
 def connect(conf):
-    """Build a :class:`Connection` from ``conf`` (see the module docs)."""
+    """Build a :class:`Connection` from ``conf`` (see the module docs).
+
+    Reliability and secrecy (docs/reliability.md): bounded retries with
+    exponential backoff (:data:`DEFAULT_RETRIES`), ``Retry-After`` capped
+    (:data:`MAX_RETRY_AFTER`), a timeout on every request, every error
+    naming its Heat call (:func:`name_calls`), TLS verified unless
+    ``[heat] insecure`` says otherwise, credentials and HTTP bodies kept
+    out of the logs (:mod:`heatplug.log`).
+    """
+    log.quiet_http_bodies()
     try:
         if conf.heat.auth_type:
             sess, where = _from_conf(conf)
@@ -101,17 +257,25 @@ def connect(conf):
     except (ks_exc.ClientException, ValueError) as exc:
         # keystoneauth's option errors (MissingRequiredOptions, ...) are
         # ClientExceptions too.
-        raise errors.AuthError("cannot load Heat credentials: %s" % exc) \
-            from exc
+        raise errors.AuthError("cannot load Heat credentials: %s"
+                               % log.scrub(exc)) from exc
+    if sess.verify is False:
+        LOG.warning("TLS certificates of Heat and Keystone are NOT verified "
+                    "([heat] insecure = true, or verify: false in "
+                    "clouds.yaml)")
+    retry_refused_in_parallel(sess)
     counters = stats.Counters()
     stats.install(sess.session, counters,
-                  pool_size=max(10, conf.heatplug.max_workers + 2))
+                  # the worker pool plus one thread per family
+                  pool_size=conf.heatplug.max_workers + 16)
+    sess.session.hooks.setdefault("response", []).append(_cap_retry_after)
     retries = {key: default if conf.heat[key] is None else conf.heat[key]
                for key, default in DEFAULT_RETRIES.items()}
     heat = heat_client.Client(
         "1", session=sess, service_type=SERVICE_TYPE,
         user_agent="heatplug", **retries,
         **{k: v for k, v in where.items() if v})
+    name_calls(heat.http_client)
     LOG.debug("Heat client ready (region %s, interface %s, endpoint %s)",
               where.get("region_name"), where.get("interface"),
               where.get("endpoint_override") or "from the catalog")

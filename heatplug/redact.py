@@ -7,6 +7,7 @@ every value that could carry one through :func:`value`, so a policy reader
 only ever sees :data:`REDACTED` in its place.
 """
 
+import functools
 import re
 from urllib import parse
 
@@ -33,6 +34,13 @@ def is_secret_key(key):
     """True when a key name says its value is a credential."""
     if not isinstance(key, str):
         return False
+    return _is_secret_name(key)
+
+
+@functools.lru_cache(maxsize=8192)
+def _is_secret_name(key):
+    # Cached: translations ask about the same few hundred names (property,
+    # attribute, input and parameter names) again and again.
     if _SECRET_ANYWHERE.search(key):
         return True
     words = re.split(r"[_\-.\s]+|(?<=[a-z])(?=[A-Z])", key.strip())
@@ -66,11 +74,19 @@ def value(key, val, hidden=False):
 
 
 def scrub(val):
-    """Recursively replace secret-keyed entries and signed URLs in ``val``."""
+    """Recursively replace secret-keyed entries and signed URLs in ``val``.
+
+    A *named item* (``{"name": n, "value": v, "default": d, ...}``, the
+    shape of software config inputs and deployment metadata) has its
+    ``value`` and ``default`` replaced when ``n`` names a credential
+    (``deploy_password``) or the item says ``"hidden": true``.
+    """
     if isinstance(val, str):
         return REDACTED if is_signed_url(val) else val
     if isinstance(val, dict):
-        return {k: value(k, v) for k, v in val.items()}
+        named = val.get("hidden") is True or is_secret_key(val.get("name"))
+        return {k: REDACTED if named and k in ("value", "default")
+                and v is not None else value(k, v) for k, v in val.items()}
     if isinstance(val, (list, tuple)):
         return [scrub(v) for v in val]
     return val

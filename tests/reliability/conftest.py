@@ -1,0 +1,189 @@
+"""Fixtures for the reliability and security tests.
+
+This directory has its own real local Heat (the fault and churn tests create,
+update and delete stacks, which must not disturb tests/functional), its own
+copy of the shared test population (``tests/functional/population``) plus
+canary secrets, and a fault-injecting proxy (:mod:`faultproxy`) in front of
+that Heat for every test that wants one.
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from heatplug import core
+from heatplug import manager
+from heatplug import opts
+from tests.functional import conftest as functional
+from tests.functional import heat_fixture
+from tests.reliability import faultproxy
+
+HERE = pathlib.Path(__file__).parent
+
+#: Canary secrets planted in the Heat of this directory.  None of them may
+#: appear in a table, the JSON output, a log line or an error message.
+CANARY = {
+    # hidden template parameters (values and defaults) of the population
+    "hidden_param": "canary-hidden-param-7Qz1",
+    "hidden_default": "canary-hot-hidden-default-8Rt4",
+    "noecho_default": "canary-cfn-noecho-default-5Wm2",
+    "hidden_config_input": "canary-hidden-config-input-3Kd9",
+    # planted below
+    "passed_hidden": "canary-passed-hidden-%s" % uuid.uuid4().hex[:8],
+    "deploy_password": "canary-deploy-password-%s" % uuid.uuid4().hex[:8],
+    "signature": "canary-signature-%s" % uuid.uuid4().hex[:8],
+    "config_hidden_input": "canary-config-hidden-%s" % uuid.uuid4().hex[:8],
+    "config_option": "canary-config-option-%s" % uuid.uuid4().hex[:8],
+    "nested_hidden": "canary-nested-hidden-%s" % uuid.uuid4().hex[:8],
+    "configured_password": "canary-configured-password-%s"
+                           % uuid.uuid4().hex[:8],
+}
+
+SIGNED_URL = ("http://127.0.0.1:8000/v1/signal/arn%%3Aopenstack%%3Aheat%%3A%%3A"
+              "x?Timestamp=2024-01-01T00%%3A00%%3A00Z&SignatureMethod="
+              "HmacSHA256&AWSAccessKeyId=k&SignatureVersion=2&Signature=%s"
+              % CANARY["signature"])
+
+#: A stack passing a hidden parameter to a nested template resource and
+#: using it in an output of its own.
+PASSED_HIDDEN = {
+    "template": {
+        "heat_template_version": "2018-08-31",
+        "description": "canary - a hidden parameter passed on",
+        "parameters": {"secret": {"type": "string", "hidden": True}},
+        "resources": {
+            "carrier": {"type": "OS::Heat::Value",
+                        "properties": {"value": {"get_param": "secret"}}},
+        },
+        "outputs": {"leak": {"value": {"get_attr": ["carrier", "value"]}}},
+    },
+}
+
+#: A hidden parameter handed to a nested stack's (non-hidden) parameter.
+NESTED_CHILD = """
+heat_template_version: 2018-08-31
+parameters:
+  label: {type: string}
+resources:
+  value:
+    type: OS::Heat::Value
+    properties: {value: {get_param: label}}
+outputs:
+  value: {value: {get_attr: [value, value]}}
+"""
+NESTED_HIDDEN = {
+    "heat_template_version": "2018-08-31",
+    "description": "canary - a hidden parameter handed to a nested stack",
+    "parameters": {"secret": {"type": "string", "hidden": True}},
+    "resources": {"child": {"type": "canary_child.yaml",
+                            "properties": {"label": {"get_param": "secret"}}}},
+}
+
+
+@pytest.fixture(scope="session")
+def local_heat():
+    with heat_fixture.LocalHeat() as heat:
+        yield heat
+
+
+@pytest.fixture(scope="session")
+def heat(local_heat):
+    return local_heat.client()
+
+
+@pytest.fixture(scope="session")
+def heat_url(local_heat):
+    """``http://127.0.0.1:PORT`` of the real Heat (the proxy's upstream)."""
+    return local_heat.endpoint.rsplit("/v1/", 1)[0]
+
+
+def _plant_canaries(heat):
+    functional.create_stack(heat, "canary-passed", PASSED_HIDDEN["template"],
+                            parameters={"secret": CANARY["passed_hidden"]})
+    functional.create_stack(heat, "canary-nested", NESTED_HIDDEN,
+                            parameters={"secret": CANARY["nested_hidden"]},
+                            files={"canary_child.yaml": NESTED_CHILD})
+    config = heat.software_configs.create(
+        name="canary-config", group="script",
+        config="#!/bin/sh\ncurl -X POST '%s'\n" % SIGNED_URL,
+        # Heat 27 has no "hidden" for config inputs: a secret-named one
+        inputs=[{"name": "db_password", "type": "String",
+                 "default": CANARY["config_hidden_input"]}],
+        outputs=[{"name": "result"}],
+        options={"password": CANARY["config_option"]})
+    config = config.to_dict() if hasattr(config, "to_dict") else config
+    heat.software_deployments.create(
+        config_id=config["id"], server_id=str(uuid.uuid4()),
+        action="CREATE", status="IN_PROGRESS",
+        input_values={"deploy_password": CANARY["deploy_password"],
+                      "deploy_signal_id": SIGNED_URL,
+                      "greeting": "hello"})
+
+
+@pytest.fixture(scope="session")
+def population(heat):
+    """The shared test population, plus this directory's canaries."""
+    import concurrent.futures
+    entries = [functional._population_entry(p)
+               for p in sorted(functional.POPULATION.glob("pop-*.yaml"))]
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(functional.create_stack, heat, name, tmpl,
+                               params, files, tags)
+                   for name, tmpl, params, files, tags in entries]
+        futures.append(pool.submit(_plant_canaries, heat))
+        for f in futures:
+            f.result()
+    return {s.stack_name: s.to_dict()
+            for s in heat.stacks.list(show_nested=True)}
+
+
+@pytest.fixture
+def proxy(heat_url):
+    """A :class:`faultproxy.FaultProxy` in front of the real Heat."""
+    with faultproxy.FaultProxy(heat_url) as p:
+        yield p
+
+
+def write_conf(path, endpoint=None, **heat):
+    """A heatplug configuration file for a noauth Heat at ``endpoint``."""
+    lines = ["[heatplug]", "max_workers = 4", "", "[heat]"]
+    if endpoint:
+        heat.setdefault("auth_type", "none")
+        heat.setdefault("endpoint_override", endpoint)
+    lines += ["%s = %s" % kv for kv in heat.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def make_poller(tmp_path, endpoint=None, name="heatplug.conf", **heat):
+    """A :class:`heatplug.core.Poller` with every installed plugin, reading
+    Heat at ``endpoint`` (``[heat]`` options as keyword arguments)."""
+    conf = opts.make_conf(config_files=[str(write_conf(
+        tmp_path / name, endpoint, **heat))])
+    return core.Poller(conf, manager.build_plugin_manager(conf))
+
+
+def run_cli(args, env=None, timeout=300):
+    """Run ``python -m heatplug.cli`` with no OS_* variables; return the
+    CompletedProcess (stdout, stderr as text)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    clean.update(env or {})
+    return subprocess.run([sys.executable, "-m", "heatplug.cli", *args],
+                          env=clean, capture_output=True, text=True,
+                          timeout=timeout, cwd=str(HERE))
+
+
+def rows(result, table):
+    """Rows of ``table`` of a :class:`PollResult` or of poll JSON."""
+    if isinstance(result, dict):
+        return sorted(tuple(r) for r in result["tables"][table]["rows"])
+    return sorted(result.tables[table].rows)
+
+
+def as_json(result):
+    return json.dumps(result.to_json(), default=str)

@@ -1,0 +1,408 @@
+"""Secrets: canaries against the real Heat, TLS by default, write actions off.
+
+This directory's Heat holds canary secrets (see ``conftest.CANARY``): hidden
+template parameters (values, defaults, NoEcho), a hidden parameter passed on
+to a nested stack and used in outputs, a deployment's ``deploy_password``
+and signed signal URL, a secret-named config input and option, a signed URL
+in a config body; password auth adds the configured password and the
+tokens Keystone issues.  None of them may appear in any table, in the JSON
+output, in any log line at debug level (keystoneauth's, heatclient's,
+openstacksdk's included) or in an error message.
+"""
+
+import datetime
+import json
+import logging
+
+import pytest
+
+import heatplug
+from heatplug import auth
+from heatplug import errors
+from heatplug import log as hplog
+from heatplug import redact
+from tests.reliability import conftest as rconf
+from tests.reliability import faultproxy
+
+TIMEOUT = 2
+
+
+def canaries(*extra):
+    return list(rconf.CANARY.values()) + [e for e in extra if e]
+
+
+def leaks(text, *extra):
+    return [c for c in canaries(*extra) if c in text]
+
+
+@pytest.fixture(scope="module")
+def keystone_proxy(heat_url):
+    with faultproxy.FaultProxy(heat_url, identity=True) as p:
+        yield p
+
+
+def password_conf(path, keystone_proxy, **extra):
+    return rconf.write_conf(
+        path, auth_type="password",
+        auth_url=keystone_proxy.url + "/identity/v3", username="heatplug",
+        password=rconf.CANARY["configured_password"], project_name="admin",
+        user_domain_name="Default", project_domain_name="Default",
+        timeout=TIMEOUT, **extra)
+
+
+def poll_cli(conf_path, *args, env=None):
+    proc = rconf.run_cli(["--config-file", str(conf_path), "-vv", *args,
+                          "poll", "--format", "json"], env=env)
+    return proc, json.loads(proc.stdout)
+
+
+# ---------------------------------------------------------------------------
+# the canaries are in Heat, and nowhere in what heatplug shows
+# ---------------------------------------------------------------------------
+
+def test_the_canaries_are_really_in_heat(heat, population):
+    """Heat itself hands them out: the checks below would catch a leak."""
+    passed = heat.stacks.get("canary-passed").to_dict()
+    assert rconf.CANARY["passed_hidden"] in json.dumps(passed["outputs"])
+    nested = [s for s in heat.stacks.list(show_nested=True)
+              if s.stack_name.startswith("canary-nested-")]
+    assert nested and rconf.CANARY["nested_hidden"] in json.dumps(
+        heat.stacks.get(nested[0].id).to_dict()["parameters"])
+    deployments = json.dumps([d.to_dict() for d in
+                              heat.software_deployments.list()])
+    assert rconf.CANARY["deploy_password"] in deployments
+    assert rconf.CANARY["signature"] in deployments
+    params = heat.stacks.template("pop-params")
+    assert rconf.CANARY["hidden_default"] in json.dumps(params)
+
+
+def test_no_canary_in_tables_json_or_debug_logs(local_heat, population,
+                                                tmp_path):
+    conf = rconf.write_conf(tmp_path / "noauth.conf", local_heat.endpoint)
+    proc, data = poll_cli(conf)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not data["errors"]
+    assert not leaks(proc.stdout)
+    assert not leaks(proc.stderr), [
+        line for line in proc.stderr.splitlines() if leaks(line)][:3]
+    # it was a debug log with Heat's traffic in it, bodies omitted
+    assert "keystoneauth.session" in proc.stderr
+    assert "GET" in proc.stderr and "RESP BODY" not in proc.stderr.replace(
+        "RESP BODY: <body omitted", "")
+    assert "<body omitted by heatplug" in proc.stderr
+    # and the tables are there, redacted where the secrets were
+    tables = data["tables"]
+    assert tables["stacks"]["rows"] and tables["stack_outputs"]["rows"]
+    assert redact.REDACTED in json.dumps(tables["stack_outputs"])
+    assert redact.REDACTED in json.dumps(
+        tables["software_deployments_input_values"])
+
+
+def test_password_auth_no_password_no_token_anywhere(keystone_proxy,
+                                                     population, tmp_path):
+    keystone_proxy.clear()
+    proc, data = poll_cli(password_conf(tmp_path / "pw.conf", keystone_proxy))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert keystone_proxy.passwords[-1] == rconf.CANARY["configured_password"]
+    tokens = keystone_proxy.tokens
+    assert tokens
+    assert not leaks(proc.stdout, *tokens)
+    assert not leaks(proc.stderr, *tokens)
+
+
+def test_os_environment_password_stays_out_of_logs(keystone_proxy,
+                                                   population, tmp_path):
+    """The clouds.yaml / OS_* path (openstacksdk's loader) too."""
+    keystone_proxy.clear()
+    env = {"OS_AUTH_TYPE": "password",
+           "OS_AUTH_URL": keystone_proxy.url + "/identity/v3",
+           "OS_USERNAME": "heatplug",
+           "OS_PASSWORD": rconf.CANARY["configured_password"],
+           "OS_PROJECT_NAME": "admin", "OS_USER_DOMAIN_NAME": "Default",
+           "OS_PROJECT_DOMAIN_NAME": "Default", "HOME": str(tmp_path),
+           "OS_CLIENT_CONFIG_FILE": str(tmp_path / "none.yaml")}
+    proc = rconf.run_cli(["-vv", "--enable", "stacks", "--enable",
+                          "software_deployments", "poll", "--format",
+                          "json"], env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert keystone_proxy.passwords[-1] == rconf.CANARY["configured_password"]
+    assert not leaks(proc.stdout, *keystone_proxy.tokens)
+    assert not leaks(proc.stderr, *keystone_proxy.tokens)
+
+
+def test_no_canary_in_error_messages(keystone_proxy, population, tmp_path):
+    """Faults everywhere (every error path at once), password auth: the
+    errors in the JSON output and in the log carry no secret."""
+    keystone_proxy.clear()
+    no_wait = {"Retry-After": "0"}
+    keystone_proxy.add(r"/software_deployments", "status", status=500,
+                       headers=no_wait,
+                       message="deploy_password=%s failed at %s" % (
+                           rconf.CANARY["deploy_password"],
+                           rconf.SIGNED_URL))
+    keystone_proxy.add(r"/software_configs\?", "garbage",
+                       body='{"password": "%s", "x": ' %
+                       rconf.CANARY["configured_password"])
+    keystone_proxy.add(r"/resource_types\?with", "status", status=401)
+    keystone_proxy.add(r"/snapshots", "reset")
+    proc, data = poll_cli(password_conf(tmp_path / "pw.conf", keystone_proxy))
+    assert proc.returncode == 1
+    assert {"software_deployments", "software_configs", "resource_types",
+            "snapshots"} <= set(data["errors"])
+    assert not leaks(json.dumps(data["errors"]), *keystone_proxy.tokens)
+    assert not leaks(proc.stdout, *keystone_proxy.tokens)
+    assert not leaks(proc.stderr, *keystone_proxy.tokens)
+    # the messages still say what failed
+    assert "GET /software_deployments" in data["errors"][
+        "software_deployments"]
+    assert redact.REDACTED in data["errors"]["software_deployments"]
+
+
+def test_in_process_debug_logs_and_results(tmp_path, keystone_proxy,
+                                           population, caplog):
+    """In-process use (the Congress driver's): every logger at DEBUG,
+    whatever handler writes it, gets no body and no canary."""
+    keystone_proxy.clear()
+    keystone_proxy.add(r"/software_deployments", "status", status=503,
+                       headers={"Retry-After": "0"},
+                       message="deploy_password: %s" %
+                       rconf.CANARY["deploy_password"])
+    caplog.set_level(logging.DEBUG)
+    poller = rconf.make_poller(
+        tmp_path, name="pw.conf", auth_type="password",
+        auth_url=keystone_proxy.url + "/identity/v3", username="heatplug",
+        password=rconf.CANARY["configured_password"], project_name="admin",
+        user_domain_name="Default", project_domain_name="Default",
+        timeout=TIMEOUT)
+    hplog.install()         # what a host that owns logging calls
+    result = poller.poll()
+    assert set(result.errors) == {"software_deployments", "resources"} or \
+        "software_deployments" in result.errors
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "keystoneauth.session" in {r.name for r in caplog.records}
+    assert "<body omitted by heatplug" in text
+    assert not leaks(text, *keystone_proxy.tokens)
+    assert not leaks(rconf.as_json(result), *keystone_proxy.tokens)
+    errors_text = hplog.scrub(json.dumps(result.errors))
+    assert not leaks(errors_text, *keystone_proxy.tokens)
+
+
+# ---------------------------------------------------------------------------
+# the scrubber itself
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,secret", [
+    ('{"password": "hunter22", "user": "bob"}', "hunter22"),
+    ("admin_password=hunter22&user=bob", "hunter22"),
+    ("X-Auth-Token: gAAAAABtokenvalue", "gAAAAABtokenvalue"),
+    ("see http://h:8000/v1/signal/x?Signature=abc%2Fdef&Timestamp=1 now",
+     "Signature=abc%2Fdef"),
+    ("curl https://swift/v1/AUTH_x/c/o?temp_url_sig=deadbeef&temp_url_"
+     "expires=1", "deadbeef"),
+    ("'deploy_signal_id': 'http://h/?sig=x1'", "sig=x1"),
+])
+def test_scrub(text, secret):
+    scrubbed = hplog.scrub(text)
+    assert secret not in scrubbed
+    assert redact.REDACTED in scrubbed
+
+
+def test_scrub_keeps_what_is_not_secret():
+    text = ("GET /stacks?show_nested=True: token_length: 12, "
+            "http://h/v1/admin/stacks/x/y, status CREATE_COMPLETE")
+    assert hplog.scrub(text) == text
+
+
+def test_scrub_registered_secrets():
+    hplog.add_secret("s3cr3t-value-xyz")
+    assert hplog.scrub("auth failed for s3cr3t-value-xyz") == \
+        "auth failed for " + redact.REDACTED
+    hplog.add_secret("ab")              # too short to be worth it
+    assert hplog.scrub("abc") == "abc"
+
+
+def test_formatter_scrubs_tracebacks():
+    formatter = hplog.ScrubbingFormatter("%(message)s")
+    try:
+        raise RuntimeError("password=hunter22")
+    except RuntimeError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1,
+                                   "failed: %s", ("db_password: hunter22",),
+                                   exc_info=True)
+        import sys
+        record.exc_info = sys.exc_info()
+    out = formatter.format(record)
+    assert "hunter22" not in out and "RuntimeError" in out
+
+
+def test_keystoneauth_bodies_are_omitted():
+    hplog.quiet_http_bodies()
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    handler = Keep()
+    # what keystoneauth logs: unsplit loggers, then split ones
+    lines = {"keystoneauth.session": [
+                 ("RESP BODY: %s", '{"secret": "in-a-body-1"}'),
+                 ("REQ: curl -X POST http://h -d '%s'",
+                  '{"password": "in-a-body-2"}')],
+             "keystoneauth.session.body": [
+                 ("%s", '{"outputs": "in-a-body-3"}')],
+             "keystoneauth.session.request": [
+                 ("curl -X POST http://h -d '%s'",
+                  '{"password": "in-a-body-4"}')]}
+    for name, messages in lines.items():
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        old = logger.level
+        logger.setLevel(logging.DEBUG)
+        try:
+            for message, body in messages:
+                logger.debug(message, body)
+        finally:
+            logger.setLevel(old)
+            logger.removeHandler(handler)
+    text = "\n".join(records)
+    assert len(records) == 4 and "in-a-body" not in text, text
+    assert "<body omitted by heatplug" in text
+
+
+# ---------------------------------------------------------------------------
+# TLS: verified by default
+# ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    import ipaddress
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1)
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None),
+                           critical=True)
+            .sign(key, hashes.SHA256()))
+    where = tmp_path_factory.mktemp("tls")
+    certfile, keyfile = where / "cert.pem", where / "key.pem"
+    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    return str(certfile), str(keyfile)
+
+
+@pytest.fixture
+def tls_proxy(heat_url, tls_files):
+    with faultproxy.FaultProxy(heat_url, tls=tls_files) as p:
+        yield p
+
+
+def test_tls_is_verified_by_default(tmp_path, tls_proxy, population):
+    poller = rconf.make_poller(tmp_path, tls_proxy.url + "/v1/admin",
+                               timeout=TIMEOUT)
+    assert poller.connection().session.verify is True
+    result = poller.poll()
+    assert "stacks" in result.errors
+    assert "SSLError" in result.errors["stacks"]
+    assert "CERTIFICATE_VERIFY_FAILED" in result.errors["stacks"]
+    assert "GET /stacks?show_nested=True" in result.errors["stacks"]
+
+
+def test_tls_with_the_ca_file(tmp_path, tls_proxy, tls_files, population):
+    poller = rconf.make_poller(tmp_path, tls_proxy.url + "/v1/admin",
+                               cafile=tls_files[0], timeout=TIMEOUT)
+    result = poller.poll()
+    assert result.ok, result.errors
+
+
+def test_tls_off_only_when_asked_and_said_loudly(tmp_path, tls_proxy,
+                                                 population, caplog):
+    poller = rconf.make_poller(tmp_path, tls_proxy.url + "/v1/admin",
+                               insecure="true", timeout=TIMEOUT)
+    with caplog.at_level(logging.WARNING, logger="heatplug.auth"):
+        assert poller.poll().ok
+    assert poller.connection().session.verify is False
+    assert any("NOT verified" in r.getMessage() for r in caplog.records)
+
+
+# ---------------------------------------------------------------------------
+# write actions: off unless enabled, and then only from the allowlist
+# ---------------------------------------------------------------------------
+
+class Writer:
+    def __init__(self):
+        self.calls = []
+
+    @heatplug.hookimpl
+    def heatplug_write_action(self, conn, action, args):
+        self.calls.append(action)
+        return "done"
+
+
+@pytest.mark.parametrize("enabled,allowed,action,ok", [
+    (None, None, "stacks.delete", False),            # the default
+    ("true", None, "stacks.delete", False),          # enabled, empty list
+    ("false", "stacks.delete", "stacks.delete", False),
+    ("true", "stacks.suspend", "stacks.delete", False),
+    ("true", "stacks.suspend,stacks.delete", "stacks.delete", True),
+])
+def test_write_actions(tmp_path, local_heat, enabled, allowed, action, ok):
+    conf = rconf.write_conf(tmp_path / "w.conf", local_heat.endpoint)
+    extra = []
+    if enabled is not None:
+        extra.append("write_actions_enabled = %s" % enabled)
+    if allowed is not None:
+        extra.append("write_actions_allowed = %s" % allowed)
+    text = conf.read_text().replace("[heatplug]\n",
+                                    "[heatplug]\n" + "".join(
+                                        e + "\n" for e in extra))
+    conf.write_text(text)
+    from heatplug import core, manager, opts
+    cfg = opts.make_conf(config_files=[str(conf)])
+    plugins = manager.build_plugin_manager(cfg)
+    writer = Writer()
+    plugins.register(writer, name="writer")
+    poller = core.Poller(cfg, plugins)
+    if ok:
+        assert poller.execute(action) == "done"
+        assert writer.calls == [action]
+    else:
+        with pytest.raises(errors.WriteActionUnavailable):
+            poller.execute(action)
+        assert writer.calls == []
+
+
+def test_a_poll_only_reads(tmp_path, keystone_proxy, population):
+    """Every request a poll sends to Heat is a GET (the only POST is the
+    token request to Keystone)."""
+    keystone_proxy.clear()
+    poller = rconf.make_poller(
+        tmp_path, auth_type="password",
+        auth_url=keystone_proxy.url + "/identity/v3", username="heatplug",
+        password=rconf.CANARY["configured_password"], project_name="admin",
+        user_domain_name="Default", project_domain_name="Default")
+    assert poller.poll().ok
+    methods = {(s.method, s.target.startswith("/identity"))
+               for s in keystone_proxy.requests()}
+    assert methods <= {("GET", False), ("POST", True), ("GET", True)}
+    assert ("GET", False) in methods
+
+
+def test_default_retries_back_off_exponentially():
+    assert auth.DEFAULT_RETRIES["connect_retry_delay"] is None
+    assert auth.DEFAULT_RETRIES["status_code_retry_delay"] is None
+    assert auth.DEFAULT_RETRIES["connect_retries"] == 3
+    assert auth.DEFAULT_RETRIES["status_code_retries"] == 3
