@@ -6,6 +6,22 @@ through :meth:`PollContext.shared`, and handed to every family that asks;
 a family never imports another family to get them.  Each family sees the
 poll through a :class:`FamilyContext`, which adds the family's own cache
 (kept between polls) and attributes its HTTP requests to it.
+
+The context also tells a family how much it must read this poll:
+
+- :attr:`PollContext.full_refresh`: this poll re-verifies every cache
+  (``[heatplug] full_refresh_every``; the first poll is one);
+- :attr:`PollContext.changed_only`: ``[heatplug] changed_stacks_only`` is on
+  and this is not a full refresh, so per-tree reads (resources, events,
+  metadata, snapshots) are made only for what
+  :meth:`FamilyContext.changed_root_stacks` and
+  :meth:`FamilyContext.changed_stacks` return.
+
+A stack's *signature* is ``(stack_status, stack_status_reason,
+updated_time)`` from the stack list (:func:`stack_signature`); a root
+stack's *tree signature* covers every stack of its tree
+(:meth:`PollContext.tree_signatures`).  A stack in progress has no
+signature: it always counts as changed.
 """
 
 import concurrent.futures
@@ -33,6 +49,48 @@ def stack_identifier(stack):
     return "%s/%s" % (stack["stack_name"], stack["id"])
 
 
+def stack_signature(stack):
+    """``(stack_status, stack_status_reason, updated_time)`` of a stack
+    dict: what the stack list says about a change; None while the stack is
+    IN_PROGRESS (it changes without saying so)."""
+    status = stack.get("stack_status")
+    if str(status or "").endswith("IN_PROGRESS"):
+        return None
+    return (status, stack.get("stack_status_reason"),
+            stack.get("updated_time"))
+
+
+def stack_roots(stacks):
+    """``{stack_id: root_id}`` for a stack list: each stack's top-most
+    ancestor in the list (a stack whose parent is not listed is a root)."""
+    by_id = {s.get("id"): s for s in stacks if s.get("id")}
+    roots = {}
+    for sid in by_id:
+        chain, cur = [], sid
+        while cur not in roots:
+            chain.append(cur)
+            parent = by_id[cur].get("parent")
+            if not parent or parent not in by_id or parent in chain:
+                roots[cur] = cur
+                break
+            cur = parent
+        root = roots[cur]
+        for c in chain:
+            roots[c] = root
+    return roots
+
+
+def _linked_stack_id(resource):
+    """The id at the end of a resource's ``stack`` link, or None."""
+    try:
+        for link in resource.get("links") or ():
+            if link.get("rel") == "stack":
+                return link["href"].rstrip("/").rsplit("/", 1)[-1] or None
+    except (AttributeError, KeyError, TypeError):
+        pass
+    return None
+
+
 def to_dict(obj):
     """A heatclient resource (or a dict) as a plain dict."""
     if isinstance(obj, dict):
@@ -58,13 +116,27 @@ class PollContext:
     :ivar conf: the :class:`oslo_config.cfg.ConfigOpts`.
     """
 
-    def __init__(self, conn, conf, executor):
+    def __init__(self, conn, conf, executor, full_refresh=True, state=None):
         self.conn = conn
         self.heat = conn.heat
         self.conf = conf
+        #: this poll re-verifies every cache (see the module docs)
+        self.full_refresh = bool(full_refresh)
+        opts = getattr(conf, "heatplug", None)
+        #: ``[heatplug] changed_stacks_only`` and not a full refresh
+        self.changed_only = bool(
+            getattr(opts, "changed_stacks_only", False)) and \
+            not self.full_refresh
         self._executor = executor
         self._lock = threading.Lock()
         self._shared = {}
+        # What shared reads keep between polls (the core hands the same
+        # dict to every poll).
+        self._state = {} if state is None else state
+        #: per-item calls submitted to / finished on the worker pool (for
+        #: progress reports)
+        self.items_total = 0
+        self.items_done = 0
 
     def shared(self, key, factory):
         """Return ``factory()``, computed at most once per poll for ``key``.
@@ -97,6 +169,33 @@ class PollContext:
         """The stacks that have no parent."""
         return [s for s in self.stacks() if not s.get("parent")]
 
+    def software_deployments(self):
+        """Every software deployment, as dicts: one
+        ``GET /software_deployments`` per poll, whoever asks."""
+        return self.shared("software_deployments", lambda: [
+            to_dict(d) for d in self.heat.software_deployments.list()])
+
+    def stack_roots(self):
+        """``{stack_id: root_id}`` for every listed stack (see
+        :func:`stack_roots`); computed once per poll."""
+        return self.shared("stack_roots", lambda: stack_roots(self.stacks()))
+
+    def tree_signatures(self):
+        """``{root_id: signature}`` of every tree: the sorted ``(id,
+        status, status reason, updated time)`` of each of its stacks, or
+        None when one of them is IN_PROGRESS.  Computed once per poll."""
+        def compute():
+            roots, members = self.stack_roots(), {}
+            for stack in self.stacks():
+                sid = stack.get("id")
+                if sid:
+                    members.setdefault(roots[sid], []).append(
+                        (sid, stack_signature(stack)))
+            return {root: (None if any(sig is None for _, sig in ms)
+                           else tuple(sorted(ms)))
+                    for root, ms in members.items()}
+        return self.shared("tree_signatures", compute)
+
     def resources(self):
         """Every resource of every stack, nested stacks included, as dicts.
 
@@ -107,6 +206,10 @@ class PollContext:
         link.  A root stack deleted since the stack list (404) contributes
         nothing.  Call it from a family's fetch, not from inside :meth:`map`
         (its own calls wait for the pool).
+
+        With ``changed_stacks_only`` (and not a full refresh), a root stack
+        whose tree signature is what it was when its resources were last
+        read is not read again: its resources from then are returned.
         """
         def read(stack):
             try:
@@ -115,8 +218,44 @@ class PollContext:
                     nested_depth=RESOURCES_NESTED_DEPTH, with_detail=True)]
             except heat_exc.HTTPNotFound:
                 return []
-        return self.shared("resources", lambda: [
-            r for rs in self.map(read, self.root_stacks()) for r in rs])
+
+        def read_all():
+            roots = self.root_stacks()
+            if not getattr(getattr(self.conf, "heatplug", None),
+                           "changed_stacks_only", False):
+                self._state.pop("resources", None)
+                return [r for rs in self.map(read, roots) for r in rs]
+            sigs = self.tree_signatures()
+            kept = self._state.get("resources", {})
+            todo = [s for s in roots if not self._unchanged(
+                kept.get(s["id"]), sigs.get(s["id"]))]
+            fresh = dict(zip([s["id"] for s in todo], self.map(read, todo)))
+            cache, out = {}, []
+            for stack in roots:
+                sid = stack["id"]
+                if sid in fresh:
+                    cache[sid] = (sigs.get(sid), fresh[sid])
+                else:
+                    cache[sid] = kept[sid]
+                out.extend(cache[sid][1])
+            self._state["resources"] = cache    # roots that left: dropped
+            return out
+
+        def listed():
+            # Only resources of stacks in this poll's stack list: a nested
+            # stack created after the list was read has no stacks row yet
+            # (its resources come with it next poll).  A resource whose
+            # stack link cannot be read is kept for translate to skip.
+            ids = {s.get("id") for s in self.stacks()}
+            return [r for r in self.shared("resources:all", read_all)
+                    if _linked_stack_id(r) in ids | {None}]
+        return self.shared("resources", listed)
+
+    def _unchanged(self, kept, signature):
+        """Whether ``kept`` (``(signature, value)`` or None) still answers
+        for a tree whose signature is now ``signature``."""
+        return (self.changed_only and kept is not None
+                and signature is not None and kept[0] == signature)
 
     def map(self, fn, items):
         """``[fn(item) for item in items]`` on the bounded worker pool.
@@ -126,12 +265,34 @@ class PollContext:
         the calling family.
         """
         items = list(items)
+        with self._lock:
+            self.items_total += len(items)
         if len(items) <= 1:
-            return [fn(item) for item in items]
+            try:
+                return [fn(item) for item in items]
+            finally:
+                self._count_done(len(items))
         futures = [self._executor.submit(contextvars.copy_context().run,
                                          fn, item) for item in items]
+        for future in futures:
+            future.add_done_callback(lambda _: self._count_done(1))
         concurrent.futures.wait(futures)
         return [f.result() for f in futures]
+
+    def map_cached(self, fn, items, cached):
+        """Like :meth:`map`, but an item for which ``cached(item)`` is not
+        None is answered with that, at once, without a trip through the
+        pool (a steady poll answers most items from its caches)."""
+        items = list(items)
+        answers = [cached(item) for item in items]
+        todo = [i for i, answer in enumerate(answers) if answer is None]
+        for i, answer in zip(todo, self.map(fn, [items[i] for i in todo])):
+            answers[i] = answer
+        return answers
+
+    def _count_done(self, n):
+        with self._lock:
+            self.items_done += n
 
 
 class FamilyContext:
@@ -142,14 +303,21 @@ class FamilyContext:
         event markers); empty on the first poll.
     """
 
-    def __init__(self, poll, name, cache):
+    def __init__(self, poll, name, cache, signatures=None):
         self._poll = poll
         self.name = name
         self.cache = cache
+        # What changed_root_stacks()/changed_stacks() compare with: the
+        # signatures of this family's last successful poll (the core keeps
+        # them); and what the core keeps if this poll succeeds.
+        self._signatures = signatures or {}
+        self.pending_signatures = {}
 
     conn = property(lambda self: self._poll.conn)
     heat = property(lambda self: self._poll.heat)
     conf = property(lambda self: self._poll.conf)
+    full_refresh = property(lambda self: self._poll.full_refresh)
+    changed_only = property(lambda self: self._poll.changed_only)
 
     def shared(self, key, factory):
         return self._poll.shared(key, factory)
@@ -163,5 +331,48 @@ class FamilyContext:
     def resources(self):
         return self._poll.resources()
 
+    def software_deployments(self):
+        return self._poll.software_deployments()
+
+    def stack_roots(self):
+        return self._poll.stack_roots()
+
+    def tree_signatures(self):
+        return self._poll.tree_signatures()
+
     def map(self, fn, items):
         return self._poll.map(fn, items)
+
+    def map_cached(self, fn, items, cached):
+        return self._poll.map_cached(fn, items, cached)
+
+    def _changed(self, kind, stacks, signatures):
+        previous = self._signatures.get(kind, {})
+        self.pending_signatures[kind] = {
+            sid: sig for sid, sig in signatures.items() if sig is not None}
+        if not self.changed_only:
+            return list(stacks)
+        return [s for s in stacks
+                if signatures.get(s["id"]) is None
+                or previous.get(s["id"]) != signatures[s["id"]]]
+
+    def changed_root_stacks(self):
+        """The root stacks whose trees this family must read this poll.
+
+        Every root stack, unless :attr:`changed_only`: then only those whose
+        tree signature (:meth:`PollContext.tree_signatures`) differs from
+        the one of this family's last successful poll, or that have a stack
+        in progress.  (Only successful polls count: the core keeps the
+        signatures of a poll whose fetch and translate both succeeded.)
+        """
+        return self._changed("trees", self.root_stacks(),
+                             self.tree_signatures())
+
+    def changed_stacks(self):
+        """The stacks (nested ones included) this family must read this
+        poll: every stack, unless :attr:`changed_only`: then only those
+        whose own signature (:func:`stack_signature`) changed since this
+        family's last successful poll, new ones and those in progress."""
+        stacks = [s for s in self.stacks() if s.get("id")]
+        return self._changed("stacks", stacks,
+                             {s["id"]: stack_signature(s) for s in stacks})

@@ -8,7 +8,9 @@ Reads, per poll:
 - ``GET /stacks/{name}/{id}/resources/{resource}/events/{id}`` ("show event
   details": ``resource_type`` and ``resource_properties``) once per event
   *ever*, through ``ctx.map``: events never change, so the answer is kept by
-  event id until the event goes away.
+  event id until the event goes away.  Not for a stack's own events: Heat
+  records every one of them with type ``OS::Heat::Stack`` and no properties
+  (:func:`stack_event_detail`).
 
 Events are immutable, so a root stack's events are kept in ``ctx.cache``
 between polls and later polls ask only for the events after the last one
@@ -43,10 +45,17 @@ seen (``marker``, ascending order).  What Heat 27 does that shapes the code
   (:func:`effective_secrets`).  What to redact is decided when the detail
   is read and kept with it.
 
+Modes (see :mod:`heatplug.context`): a full refresh (``ctx.full_refresh``)
+lists every tree's events from the first one again (the details are kept:
+an event never changes); with ``changed_stacks_only`` only the trees of
+``ctx.changed_root_stacks()`` are listed, the others keep their cached
+events until their tree changes or the next full refresh.
+
 Event details can be switched off with ``[heatplug] event_details = false``.
 """
 
 import datetime
+import functools
 import logging
 import re
 import time
@@ -148,10 +157,16 @@ def _stack_link(event):
     """``(name/id, id)`` of the stack an event belongs to, from its links."""
     for link in event.get("links") or ():
         if isinstance(link, dict) and link.get("rel") == "stack":
-            path = link["href"].split("/stacks/", 1)[1].strip("/")
-            name, _, sid = path.rpartition("/")
-            return "%s/%s" % (name, sid), sid
+            return _stack_of_href(link["href"])
     raise KeyError("event %s has no stack link" % event.get("id"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _stack_of_href(href):
+    # Cached: every event of a stack links to the same stack URL.
+    path = href.split("/stacks/", 1)[1].strip("/")
+    name, _, sid = path.rpartition("/")
+    return "%s/%s" % (name, sid), sid
 
 
 def _stack_id(event):
@@ -339,6 +354,29 @@ def _fetch_detail(ctx, details, secrets, event):
     }
 
 
+#: what Heat records for a stack's own event (``Stack._add_event`` in
+#: heat/engine/stack.py: type ``OS::Heat::Stack``, no properties)
+STACK_EVENT_TYPE = "OS::Heat::Stack"
+
+
+def stack_event_detail(event):
+    """The detail of a stack's own event, known without a call, or None.
+
+    Heat records a stack's state changes as events whose resource name is
+    the stack's name, whose physical resource id is the stack's id, whose
+    type is ``OS::Heat::Stack`` and which have no properties.
+    """
+    try:
+        ident, sid = _stack_link(event)
+    except (KeyError, IndexError, AttributeError, TypeError):
+        return None
+    if (not sid or event.get("physical_resource_id") != sid
+            or event.get("resource_name") != ident.rsplit("/", 1)[0]):
+        return None
+    return {"resource_type": STACK_EVENT_TYPE, "resource_properties": {},
+            "secret_properties": []}
+
+
 def effective_secrets(by_id, analyses, events):
     """``{stack_id: {resource: {property, ...}}}`` for every analysed stack,
     or None for a stack whose every property must be redacted: its template
@@ -422,46 +460,75 @@ def fetch(ctx, detail=None, now=None):
     def name_id(sid):
         return context.stack_identifier(by_id[sid])
 
+    # A full refresh reads every tree from its first event; in
+    # changed-stacks-only mode the trees that did not change keep their
+    # cached entries (their strays too).
+    old = {} if ctx.full_refresh else cache
+    changed = {s["id"] for s in ctx.changed_root_stacks()}
+    kept = {root for root in trees
+            if root not in changed and root in cache}
     jobs = []
     for root, nested in trees.items():
+        if root in kept:
+            continue
         tree_depth = max([depth[n] for n in nested] or [0])
         # nested_depth lists only stacks that have resources: a lone stack
         # is read without it, so a stack without resources still shows
         jobs.append((root, name_id(root), tree_depth + 1 if nested else None))
     entries = dict(zip(
         [j[0] for j in jobs],
-        ctx.map(lambda j: _read_entry(ctx, j[1], j[2], cache.get(j[0]),
+        ctx.map(lambda j: _read_entry(ctx, j[1], j[2], old.get(j[0]),
                                       live, now), jobs)))
+    entries.update((root, cache[root]) for root in kept)
 
     # Nested stacks whose events are missing from their tree's answer (no
     # resources of their own): read each on its own.
-    strays = []
+    strays, kept_strays = [], []
     for root, nested in trees.items():
         entry = entries.get(root)
         if not nested or entry is None:
             continue
         seen = {_stack_id(e) for e in entry["events"]}
-        strays += [sid for sid in nested if sid not in seen]
+        missing = [sid for sid in nested if sid not in seen]
+        if root in kept:
+            kept_strays += [sid for sid in missing if sid in cache]
+            missing = [sid for sid in missing if sid not in cache]
+        strays += missing
     entries.update(zip(strays, ctx.map(
-        lambda sid: _read_entry(ctx, name_id(sid), None, cache.get(sid), live,
+        lambda sid: _read_entry(ctx, name_id(sid), None, old.get(sid), live,
                                 now), strays)))
+    entries.update((sid, cache[sid]) for sid in kept_strays)
+    strays += kept_strays
 
     cache.clear()
     cache.update((sid, e) for sid, e in entries.items() if e is not None)
-    events, ids = [], set()
+    # Only the events of stacks in this poll's stack list are published: a
+    # nested stack created after the list was read has no stacks row yet.
+    # Its events stay cached and are published with it next poll.
+    events, ids, cached_ids = [], set(), set()
     for sid in list(trees) + strays:
         for event in cache.get(sid, {}).get("events", ()):
-            if event.get("id") not in ids:
+            cached_ids.add(event.get("id"))
+            sid_of = _stack_id(event)
+            if event.get("id") not in ids and (sid_of in live
+                                               or sid_of is None):
                 ids.add(event.get("id"))
                 events.append(event)
 
     details = ctx.cache.setdefault("details", {})
-    for gone in set(details) - ids:
+    for gone in set(details) - cached_ids:
         del details[gone]
     if not detail:
         details.clear()
         return {"events": events, "details": {}}
-    missing = [e for e in events if e.get("id") and e["id"] not in details]
+    missing = []
+    for event in events:
+        if event.get("id") and event["id"] not in details:
+            known = stack_event_detail(event)
+            if known is not None:
+                details[event["id"]] = known
+            else:
+                missing.append(event)
     # The templates of the stacks with new events, and of their ancestors:
     # a secret can flow into a nested stack from its parent.
     templates = {}
@@ -474,10 +541,11 @@ def fetch(ctx, detail=None, now=None):
             else:           # created after the stack list: its own link
                 templates[sid] = _stack_link(event)[0]
                 sid = None
-    analyses = dict(zip(templates, ctx.map(
-        lambda item: _read_secrets(ctx, *item), templates.items())))
-    secrets = effective_secrets(by_id, analyses, events)
-    ctx.map(lambda e: _fetch_detail(ctx, details, secrets, e), missing)
+    if missing:
+        analyses = dict(zip(templates, ctx.map(
+            lambda item: _read_secrets(ctx, *item), templates.items())))
+        secrets = effective_secrets(by_id, analyses, events)
+        ctx.map(lambda e: _fetch_detail(ctx, details, secrets, e), missing)
     return {"events": events,
             "details": {e["id"]: details[e["id"]] for e in events
                         if e.get("id") in details}}
@@ -490,6 +558,8 @@ _URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]*://[^\s'"<>`]+""")
 
 def _scrub_text(text):
     """``text`` with every signed URL inside it redacted."""
+    if "://" not in text:       # no URL at all: most reasons
+        return text
     return _URL.sub(lambda m: redact.REDACTED
                     if redact.is_signed_url(m.group(0)) else m.group(0), text)
 
@@ -627,7 +697,14 @@ def secret_properties(template):
 
 def split_status(status):
     """``"CREATE_IN_PROGRESS"`` -> ``("CREATE", "IN_PROGRESS")``."""
-    if not isinstance(status, str) or "_" not in status:
+    if isinstance(status, str):
+        return _split_status(status)
+    return None, status
+
+
+@functools.lru_cache(maxsize=256)
+def _split_status(status):
+    if "_" not in status:
         return None, status
     for state in ("IN_PROGRESS", "COMPLETE", "FAILED"):
         if status.endswith("_" + state):
@@ -636,34 +713,57 @@ def split_status(status):
     return action, state
 
 
+def _event_rows(event, details):
+    """``(events row, links rows, property rows)`` of one event; raises on a
+    malformed one."""
+    eid = event["id"]
+    if not eid:
+        raise ValueError("no id")
+    _, stack_id = _stack_link(event)
+    detail = details.get(eid) or {}
+    get = event.get
+    status = get("resource_status")
+    action, state = split_status(status)
+    # Plain tuples: heatplug_translate makes every value a scalar at the end
+    # (translation.normalize).
+    row = (eid, stack_id, get("resource_name"), get("logical_resource_id"),
+           get("physical_resource_id"),
+           detail.get("resource_type") or get("resource_type"),
+           get("event_time"), status, action, state,
+           _scrub(get("resource_status_reason")))
+    links = [(eid, link["href"], link.get("rel"))
+             for link in get("links") or ()]
+    props = detail.get("resource_properties") or {}
+    secret = detail.get("secret_properties")
+    properties = []
+    for key in sorted(props, key=str):
+        hide = secret is None or "*" in secret or key in secret
+        properties.append((eid, key, redacted(key, props[key], hidden=hide)))
+    return row, links, properties
+
+
 @heatplug.hookimpl
 def heatplug_translate(raw):
     rows = translation.Rows("events", "events_links",
                             "events_resource_properties")
     raw = raw or {}
     details = raw.get("details") or {}
+    events = rows["events"]
+    links = rows["events_links"]
+    properties = rows["events_resource_properties"]
     for event in raw.get("events") or ():
-        ident = event.get("id") if isinstance(event, dict) else None
-        with rows.record("event", ident):
-            eid = event["id"]
-            if not eid:
-                raise ValueError("no id")
-            _, stack_id = _stack_link(event)
-            detail = details.get(eid) or {}
-            action, state = split_status(event.get("resource_status"))
-            rows.add("events", eid, stack_id, event.get("resource_name"),
-                     event.get("logical_resource_id"),
-                     event.get("physical_resource_id"),
-                     detail.get("resource_type") or event.get("resource_type"),
-                     event.get("event_time"), event.get("resource_status"),
-                     action, state,
-                     _scrub(event.get("resource_status_reason")))
-            for link in event.get("links") or ():
-                rows.add("events_links", eid, link["href"], link.get("rel"))
-            props = detail.get("resource_properties") or {}
-            secret = detail.get("secret_properties")
-            for key in sorted(props, key=str):
-                hide = secret is None or "*" in secret or key in secret
-                rows.add("events_resource_properties", eid, key,
-                         redacted(key, props[key], hidden=hide))
-    return rows
+        try:
+            row, link_rows, property_rows = _event_rows(event, details)
+        except Exception:
+            # Malformed: translate it again under rows.record(), which skips
+            # and reports it (translation is pure: it fails the same way).
+            ident = event.get("id") if isinstance(event, dict) else None
+            row = None
+            with rows.record("event", ident):
+                row, link_rows, property_rows = _event_rows(event, details)
+            if row is None:
+                continue
+        events.append(row)
+        links.extend(link_rows)
+        properties.extend(property_rows)
+    return translation.normalize(rows)

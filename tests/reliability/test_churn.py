@@ -69,17 +69,6 @@ STACK_KEYED = {
 }
 
 
-#: Known defects, fixes pending (see docs/reliability.md, "Open items"):
-#: rows of a nested stack newer than the poll's stack list.  The lead
-#: empties this once PollContext.resources() (core) and the events family
-#: keep only the stacks of the list; then the xfail tests below XPASS.
-PENDING = {"resources", "resources_links", "resources_attributes",
-           "resources_metadata", "resources_required_by", "events"}
-PENDING_REASON = ("core fix pending: PollContext.resources() must keep "
-                  "only resources of stacks in the poll's stack list; "
-                  "events family fix pending: likewise for events")
-
-
 def rss_kb():
     with open("/proc/self/status") as status:
         for line in status:
@@ -234,16 +223,8 @@ def test_polls_under_churn(tmp_path, local_heat, churner, request):
     assert rss[-1] - rss[WARM_UP - 1] < MAX_RSS_GROWTH_KB, line
     assert threads[-1] <= threads[WARM_UP - 1] + 1, line
     assert fds[-1] <= fds[WARM_UP - 1] + 5, line
-    # every poll was consistent (but for the known defects, pending)
-    unknown = [(n, [b for b in bad if b[0] not in PENDING])
-               for n, bad, _ in broken]
-    assert not [u for u in unknown if u[1]], unknown
-    if broken:
-        pytest.xfail("%d of %d polls had rows of stacks missing from their "
-                     "stack list (%s): %s" % (
-                         len(broken), POLLS, ", ".join(sorted(
-                             {t for _, bad, _ in broken for t, _ in bad})),
-                         PENDING_REASON))
+    # every poll was consistent: no row of a stack missing from its list
+    assert not broken, [(n, sorted({t for t, _ in bad})) for n, bad, _ in broken]
 
 
 @pytest.fixture
@@ -269,9 +250,6 @@ def _poll_hiding(tmp_path, proxy, hidden):
     return result
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core fix pending: PollContext.resources() (heatplug/context.py) must "
-    "keep only the resources whose stack is in the poll's stack list"))
 def test_resources_of_a_nested_stack_newer_than_the_list(tmp_path, proxy,
                                                         hidden_nested):
     result = _poll_hiding(tmp_path, proxy, hidden_nested)
@@ -279,9 +257,6 @@ def test_resources_of_a_nested_stack_newer_than_the_list(tmp_path, proxy,
     assert not bad, sorted({t for t, _ in bad})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "events family fix pending: heatplug/plugins/events.py fetch() must "
-    "publish only the events of stacks in the poll's stack list"))
 def test_events_of_a_nested_stack_newer_than_the_list(tmp_path, proxy,
                                                      hidden_nested):
     result = _poll_hiding(tmp_path, proxy, hidden_nested)
@@ -292,5 +267,5 @@ def test_events_of_a_nested_stack_newer_than_the_list(tmp_path, proxy,
 def test_nothing_else_of_a_nested_stack_newer_than_the_list(tmp_path, proxy,
                                                             hidden_nested):
     result = _poll_hiding(tmp_path, proxy, hidden_nested)
-    bad = [b for b in inconsistencies(result) if b[0] not in PENDING]
+    bad = inconsistencies(result)
     assert not bad, sorted({t for t, _ in bad})
