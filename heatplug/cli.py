@@ -12,8 +12,10 @@ import sys
 import heatplug
 from heatplug import core
 from heatplug import errors
+from heatplug import log as hplog
 from heatplug import manager
 from heatplug import opts
+from heatplug import progress
 
 LOG = logging.getLogger(__name__)
 
@@ -54,7 +56,9 @@ def format_table(name, columns, rows, note=""):
 
 def _print_poll(result, fmt, out):
     if fmt == "json":
-        json.dump(result.to_json(), out, indent=1, sort_keys=False)
+        data = result.to_json()
+        data["errors"] = {k: hplog.scrub(v) for k, v in data["errors"].items()}
+        json.dump(data, out, indent=1, sort_keys=False)
         out.write("\n")
         return
     for name, td in sorted(result.tables.items()):
@@ -65,13 +69,15 @@ def _print_poll(result, fmt, out):
     out.write("%d requests, %d bytes, %.2f s, %d rows\n"
               % (s["requests"], s["bytes"], s["seconds"], s["rows"]))
     for plugin, message in sorted(result.errors.items()):
-        out.write("ERROR %s: %s\n" % (plugin, message))
+        out.write("ERROR %s: %s\n" % (plugin, hplog.scrub(message)))
 
 
 def cmd_poll(conf, plugins, args, out):
     sink = CliSink()
     plugins.register(sink, name="heatplug.cli")
-    result = core.Poller(conf, plugins).poll()
+    poller = core.Poller(conf, plugins)
+    with progress.shown(poller):        # on stderr, if it is a terminal
+        result = poller.poll()
     _print_poll(sink.result or result, args.format, out)
     return 0 if result.ok else 1
 
@@ -178,10 +184,9 @@ def build_parser():
 def main(argv=None, out=None):
     args = build_parser().parse_args(argv)
     out = out or sys.stdout
-    logging.basicConfig(
-        level=(logging.WARNING, logging.INFO, logging.DEBUG)[
-            min(args.verbose, 2)],
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Every line scrubbed of secrets; keystoneauth's HTTP bodies omitted.
+    hplog.setup((logging.WARNING, logging.INFO, logging.DEBUG)[
+        min(args.verbose, 2)])
     try:
         conf = opts.make_conf(config_files=args.config_file)
         if args.os_cloud:
@@ -196,7 +201,7 @@ def main(argv=None, out=None):
         plugins = manager.build_plugin_manager(conf)
         return COMMANDS[args.command](conf, plugins, args, out)
     except errors.HeatplugError as exc:
-        sys.stderr.write("heatplug: error: %s\n" % exc)
+        sys.stderr.write("heatplug: error: %s\n" % hplog.scrub(exc))
         return 2
 
 

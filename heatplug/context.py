@@ -246,9 +246,9 @@ class PollContext:
             # stack created after the list was read has no stacks row yet
             # (its resources come with it next poll).  A resource whose
             # stack link cannot be read is kept for translate to skip.
-            ids = {s.get("id") for s in self.stacks()}
+            ids = {s.get("id") for s in self.stacks()} | {None}
             return [r for r in self.shared("resources:all", read_all)
-                    if _linked_stack_id(r) in ids | {None}]
+                    if _linked_stack_id(r) in ids]
         return self.shared("resources", listed)
 
     def _unchanged(self, kept, signature):

@@ -5,11 +5,24 @@ a family; it calls the hooks through :class:`heatplug.manager.PluginManager`.
 A family that fails (at load, fetch or translate) is reported with its name;
 its tables keep their last good rows and are marked stale; every other
 family is published as usual.
+
+What the poller keeps between polls: each family's cache, the last good
+rows, the state of shared reads (:class:`heatplug.context.PollContext`),
+the stack signatures each family last read successfully (for
+``changed_stacks_only``), and the last translation of each family: translate
+is pure, so when a family fetches exactly what it fetched last time (the
+same digest of its serialization), its rows are reused instead of
+translated again.  Every ``[heatplug]
+full_refresh_every`` polls (the first included) a poll is a *full refresh*
+(``ctx.full_refresh``): families re-verify their caches.
 """
 
 import concurrent.futures
 import dataclasses
+import hashlib
 import logging
+import marshal
+import pickle
 import threading
 import time
 
@@ -73,15 +86,32 @@ def _check_rows(family, tables, translated):
             family, "rows for undeclared table(s): %s" % ", ".join(unknown))
     checked = {}
     for name, table in declared.items():
-        rows = [tuple(r) for r in translated.get(name) or ()]
+        rows = list(map(tuple, translated.get(name) or ()))
         width = len(table.columns)
-        for row in rows:
-            if len(row) != width:
-                raise errors.TranslateError(
-                    family, "table %s: a row has %d values, %d declared"
-                    % (name, len(row), width))
+        for bad in set(map(len, rows)) - {width}:
+            raise errors.TranslateError(
+                family, "table %s: a row has %d values, %d declared"
+                % (name, bad, width))
         checked[name] = rows
     return checked
+
+
+def _digest(raw):
+    """A digest of ``raw``'s value, or None when it cannot be serialized.
+
+    ``marshal`` serializes plain data (what a fetch returns) about three
+    times faster than ``pickle``, which is the fallback for anything else.
+    Equal values may serialize differently (shared references): that only
+    costs a translation, never a wrong reuse.
+    """
+    try:
+        data = marshal.dumps(raw)
+    except ValueError:
+        try:
+            data = pickle.dumps(raw, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            return None
+    return hashlib.blake2b(data).digest()
 
 
 class Poller:
@@ -98,6 +128,11 @@ class Poller:
         self._conn_lock = threading.Lock()
         self._last_good = {}     # table name -> rows of its last good poll
         self._caches = {}        # family name -> the family's cache dict
+        self._state = {}         # what shared reads keep between polls
+        self._signatures = {}    # family name -> signatures it last read
+        self._translated = {}    # family name -> (raw digest, rows, skipped)
+        self._progress = None    # the poll in progress: (ctx, families
+        #                          done, families, start time)
         self.polls = 0
 
     # -- auth ----------------------------------------------------------------
@@ -121,9 +156,15 @@ class Poller:
 
     # -- one poll ------------------------------------------------------------
 
+    def is_full_refresh(self, poll):
+        """Whether poll number ``poll`` (1-based) is a full refresh."""
+        every = self.conf.heatplug.full_refresh_every
+        return poll == 1 or (every > 0 and (poll - 1) % every == 0)
+
     def _run_family(self, ctx, name, tables):
         fam = context.FamilyContext(ctx, name,
-                                    self._caches.setdefault(name, {}))
+                                    self._caches.setdefault(name, {}),
+                                    self._signatures.get(name))
         with stats.attributed_to(name), stats.Stopwatch() as watch:
             try:
                 raw = self.plugins.fetch(name, fam)
@@ -132,6 +173,18 @@ class Poller:
             except Exception as exc:
                 raise errors.FetchError(
                     name, "%s: %s" % (type(exc).__name__, exc)) from exc
+            rows, skipped = self._translate(name, tables, raw)
+        return rows, skipped, watch.wall, fam.pending_signatures
+
+    def _translate(self, name, tables, raw):
+        """``(rows, skipped)`` of ``raw``: the last ones when ``raw`` is the
+        last raw (the same BLAKE2b digest of its serialization), else from
+        the translate hook."""
+        blob = _digest(raw)
+        last = self._translated.pop(name, None)
+        if blob is not None and last is not None and last[0] == blob:
+            rows, skipped = last[1], last[2]
+        else:
             try:
                 translated = self.plugins.translate(name, raw)
             except errors.HeatplugError:
@@ -140,8 +193,25 @@ class Poller:
                 raise errors.TranslateError(
                     name, "%s: %s" % (type(exc).__name__, exc)) from exc
             rows = _check_rows(name, tables, translated)
-        skipped = list(getattr(translated, "skipped", ()))
-        return rows, skipped, watch.wall
+            skipped = list(getattr(translated, "skipped", ()))
+        if blob is not None:
+            self._translated[name] = (blob, rows, skipped)
+        return {t: list(r) for t, r in rows.items()}, list(skipped)
+
+    def progress(self):
+        """What the poll in progress has done so far, or None between polls:
+        ``{"requests", "families_done", "families", "items_done", "items",
+        "seconds"}`` (for progress reports; read from any thread)."""
+        current = self._progress
+        if current is None:
+            return None
+        ctx, done, total, started = current
+        counted = self._conn.counters.snapshot() if self._conn else {}
+        return {"requests": sum(c["requests"] for c in counted.values()),
+                "families_done": len(done), "families": total,
+                "items_done": ctx.items_done if ctx else 0,
+                "items": ctx.items_total if ctx else 0,
+                "seconds": time.monotonic() - started}
 
     def poll(self):
         """Run one poll; return the :class:`PollResult` it published.
@@ -152,6 +222,7 @@ class Poller:
         counts plus ``skipped`` records and ``stale``.
         """
         self.polls += 1
+        full_refresh = self.is_full_refresh(self.polls)
         families = self.plugins.tables()
         errs = {name: str(exc)
                 for name, exc in self.plugins.load_errors.items()}
@@ -170,7 +241,8 @@ class Poller:
                     errs[name] = "auth: %s" % exc
                 conn = None
             if conn is not None:
-                fresh, run_errs, timings = self._fetch_all(conn, families)
+                fresh, run_errs, timings = self._fetch_all(conn, families,
+                                                           full_refresh)
                 errs.update(run_errs)
                 for name, (seconds, skipped) in timings.items():
                     fam_stats[name]["seconds"] = round(seconds, 4)
@@ -190,44 +262,62 @@ class Poller:
                                            {}).get("requests", 0),
             "seconds": round(watch.wall, 4),
             "cpu_seconds": round(watch.cpu, 4),
+            "full_refresh": full_refresh,
+            "changed_stacks_only": bool(
+                self.conf.heatplug.changed_stacks_only),
             "rows": sum(len(td.rows) for td in result.tables.values()),
             "stale_tables": sorted(n for n, td in result.tables.items()
                                    if td.stale),
             "families": fam_stats,
         }
         self._publish(result)
-        LOG.info("poll %d: %d requests, %d bytes, %.2f s wall, %.2f s CPU, "
-                 "%d rows, %d error(s)", self.polls, result.stats["requests"],
-                 result.stats["bytes"], watch.wall, watch.cpu,
-                 result.stats["rows"], len(result.errors))
+        per_family = ", ".join(
+            "%s %d/%.1fs" % (name, f["requests"], f["seconds"])
+            for name, f in sorted(fam_stats.items()))
+        LOG.info("poll %d%s: %d requests, %d bytes, %.2f s wall, %.2f s CPU, "
+                 "%d rows, %d error(s); per family (requests/seconds): %s",
+                 self.polls, " (full refresh)" if full_refresh else "",
+                 result.stats["requests"], result.stats["bytes"], watch.wall,
+                 watch.cpu, result.stats["rows"], len(result.errors),
+                 per_family)
         return result
 
-    def _fetch_all(self, conn, families):
+    def _fetch_all(self, conn, families, full_refresh=True):
         """Fetch and translate every family, each in its own thread."""
         fresh, errs, timings = {}, {}, {}
         workers = self.conf.heatplug.max_workers
-        with concurrent.futures.ThreadPoolExecutor(
-                workers, thread_name_prefix="heatplug-item") as items, \
-                concurrent.futures.ThreadPoolExecutor(
-                    max(1, len(families)),
-                    thread_name_prefix="heatplug-family") as fams:
-            ctx = context.PollContext(conn, self.conf, items)
-            futures = {fams.submit(self._run_family, ctx, name, tables): name
-                       for name, tables in families.items()}
-            for future in concurrent.futures.as_completed(futures):
-                name = futures[future]
-                try:
-                    rows, skipped, seconds = future.result()
-                except errors.HeatplugError as exc:
-                    LOG.error("%s", exc)
-                    errs[name] = str(exc)
-                    continue
-                except Exception as exc:  # a bug in the core itself
-                    LOG.exception("family %s failed unexpectedly", name)
-                    errs[name] = "%s: %s" % (type(exc).__name__, exc)
-                    continue
-                fresh[name] = rows
-                timings[name] = (seconds, skipped)
+        done = set()
+        self._progress = (None, done, len(families), time.monotonic())
+        try:
+            with concurrent.futures.ThreadPoolExecutor(
+                    workers, thread_name_prefix="heatplug-item") as items, \
+                    concurrent.futures.ThreadPoolExecutor(
+                        max(1, len(families)),
+                        thread_name_prefix="heatplug-family") as fams:
+                ctx = context.PollContext(conn, self.conf, items,
+                                          full_refresh=full_refresh,
+                                          state=self._state)
+                self._progress = (ctx,) + self._progress[1:]
+                futures = {fams.submit(self._run_family, ctx, name, tables):
+                           name for name, tables in families.items()}
+                for future in concurrent.futures.as_completed(futures):
+                    name = futures[future]
+                    done.add(name)
+                    try:
+                        rows, skipped, seconds, sigs = future.result()
+                    except errors.HeatplugError as exc:
+                        LOG.error("%s", exc)
+                        errs[name] = str(exc)
+                        continue
+                    except Exception as exc:  # a bug in the core itself
+                        LOG.exception("family %s failed unexpectedly", name)
+                        errs[name] = "%s: %s" % (type(exc).__name__, exc)
+                        continue
+                    fresh[name] = rows
+                    timings[name] = (seconds, skipped)
+                    self._signatures[name] = sigs
+        finally:
+            self._progress = None
         return fresh, errs, timings
 
     def _assemble(self, families, fresh, errs, fam_stats):

@@ -97,6 +97,8 @@ def tainted_resources(template, secret, strict=False):
     """``(attributes, metadata)``: names of the resources whose definition
     depends on a parameter in ``secret``, directly or through other
     resources (transitively), and of those whose metadata section does."""
+    if not secret and not strict:
+        return set(), set()         # nothing to depend on (the usual case)
     refs, meta_refs = {}, {}
     for name, definition in section(template, "resources", "Resources",
                                     strict=strict).items():

@@ -24,7 +24,28 @@ HEATPLUG_OPTS = [
              "plugin is never imported."),
     cfg.IntOpt(
         "max_workers", default=8, min=1, max=64,
-        help="Size of the worker pool for per-stack and per-item Heat calls."),
+        help="Size of the worker pool for per-stack and per-item Heat calls "
+             "(shared by every family; each family's own list calls run in "
+             "its own thread besides)."),
+    cfg.IntOpt(
+        "full_refresh_every", default=30, min=0,
+        help="Every this many polls (counting the first), a poll is a full "
+             "refresh: every cache is re-verified (stack details, "
+             "templates and resource metadata are read again, events are "
+             "listed from the first one, and with changed_stacks_only every "
+             "root stack is read). Software config bodies and event details "
+             "are kept: Heat never changes them. 0: only the first poll."),
+    cfg.BoolOpt(
+        "changed_stacks_only", default=False,
+        help="Between full refreshes, read resources, events, resource "
+             "metadata and snapshots only for the root stacks whose tree "
+             "changed (a stack of the tree added, removed, or with a new "
+             "status, status reason or updated time; trees with a stack in "
+             "progress are always read). Far fewer Heat calls, but what "
+             "changes without touching a stack's status (signals to "
+             "resources and their events, software deployments pushed to a "
+             "server's metadata, live attribute values, a deleted "
+             "snapshot) shows only at the next full refresh."),
     cfg.BoolOpt(
         "event_details", default=True,
         help="Read each event's detail (resource type and properties: one "

@@ -585,7 +585,13 @@ def _scrub(val):
 
 def redacted(key, val, hidden=False):
     """A property value as it may appear in a row."""
+    if type(val) in _NUMBERS:       # nothing inside to scrub
+        return redact.REDACTED if hidden or redact.is_secret_key(key) \
+            else val
     return _scrub(redact.value(key, val, hidden=hidden))
+
+
+_NUMBERS = frozenset((int, float, bool))
 
 
 # -- which properties carry a hidden parameter --------------------------------

@@ -9,8 +9,8 @@ The list carries no support status; the only way to learn it without a call
 per type is the list's ``support_status`` filter.  The types that are *not*
 SUPPORTED are listed once per status (DEPRECATED, UNSUPPORTED, UNKNOWN; Heat
 never lists HIDDEN types) and every other type is SUPPORTED.  Those three
-lists are cached and read again only when the type list changed, or after
-:data:`STATUS_MAX_AGE` polls.
+lists are cached and read again only when the type list changed, after
+:data:`STATUS_MAX_AGE` polls, or at a full refresh (``ctx.full_refresh``).
 """
 
 import heatplug
@@ -57,7 +57,7 @@ def heatplug_fetch(ctx):
     types = [t.to_dict() for t in
              ctx.heat.resource_types.list(with_description=True)]
     cached = ctx.cache.get("support_status")
-    if (cached is None or ctx.cache.get("types") != types
+    if (cached is None or ctx.cache.get("types") != types or ctx.full_refresh
             or poll - ctx.cache.get("status_poll", 0) >= STATUS_MAX_AGE):
         def listed(status):
             return sorted(_name(t.to_dict()) for t in
@@ -75,8 +75,11 @@ def heatplug_translate(raw):
     raw = raw or {}
     statuses = {}
     for status, names in (raw.get("support_status") or {}).items():
-        for name in names or ():
-            statuses.setdefault(name, status)
+        if not isinstance(names, (list, tuple)):
+            continue        # a malformed list: those types read SUPPORTED
+        for name in names:
+            if isinstance(name, str):
+                statuses.setdefault(name, status)
     for item in raw.get("resource_types") or ():
         with rows.record("resource type", _name(item) if isinstance(
                 item, (str, dict)) else None):

@@ -13,7 +13,8 @@ Reads, per poll:
   resource), but never its properties, and the API layer drops the
   ``metadata`` that Heat's engine computed;
 - ``GET /stacks/{name}/{id}/resources/{resource}/metadata`` per resource, on
-  the worker pool and cached between polls (see :func:`heatplug_fetch`);
+  the worker pool and cached between polls (see :func:`heatplug_fetch`),
+  except where Heat's own code says what it is (:func:`known_metadata`);
 - ``GET /stacks/{name}/{id}/template`` per stack that has resources, shared
   with the ``templates`` family through ``ctx.shared`` and cached between
   polls while the stack's (status, status reason, updated_time) is unchanged.
@@ -43,6 +44,7 @@ named by the resource's ``stack`` link, its nested stack the one named by its
 ``nested`` link.
 """
 
+import functools
 import json
 import logging
 from urllib import parse
@@ -69,7 +71,8 @@ METADATA_SOURCE = ("GET /v1/{project}/stacks/{name}/{id}/resources/{resource}"
 # software deployment for them is created, updated or deleted (also through
 # the software-deployments API) and re-resolve their template metadata after a
 # signal to any resource of their stack; wait condition handles merge every
-# signal into their metadata.  Their metadata is read on every poll.
+# signal into their metadata.  Their metadata is read on every poll, except
+# for the servers of DEPLOYMENT_PUSH_TYPES below.
 LIVE_METADATA_TYPES = frozenset((
     "OS::Nova::Server",
     "OS::Heat::DeployedServer",
@@ -79,10 +82,37 @@ LIVE_METADATA_TYPES = frozenset((
     "AWS::CloudFormation::WaitConditionHandle",
 ))
 
+# Servers (heat/engine/resources/server_base.py) whose template definition has
+# no metadata section: re-resolving it after a signal changes nothing, so
+# their metadata changes behind their back only when Heat pushes software
+# deployments to them, and what it pushes is the config of each deployment
+# naming them as server (service_software_config.py,
+# metadata_software_deployments): their cached metadata is reused while those
+# config ids (from the software deployment list) are the same.
+DEPLOYMENT_PUSH_TYPES = frozenset(("OS::Nova::Server",
+                                   "OS::Heat::DeployedServer"))
+
 # Any other cached metadata is re-read after this many polls, which bounds the
 # staleness left by the rarer paths (a template resource re-resolving its
 # template metadata after a signal; third-party resource types).
 METADATA_MAX_AGE = 10
+
+# Heat's own resource types that never write their metadata themselves (in
+# Heat 27 only servers, AWS instances and load balancers, wait condition
+# handles and template resources call metadata_set): Heat stores the
+# template definition's metadata section when the resource leaves INIT and
+# keeps it until the resource is updated, adopted or a software deployment
+# names it as its server.  See known_metadata().
+STATIC_METADATA_TYPES = frozenset((
+    "OS::Heat::RandomString", "OS::Heat::Value", "OS::Heat::None",
+    "OS::Heat::TestResource", "OS::Heat::ResourceGroup",
+    "OS::Heat::ResourceChain", "OS::Heat::SoftwareConfig",
+    "OS::Heat::StructuredConfig", "OS::Heat::MultipartMime",
+    "OS::Heat::CloudConfig", "OS::Heat::SoftwareComponent",
+    "OS::Heat::SoftwareDeployment", "OS::Heat::SoftwareDeploymentGroup",
+    "OS::Heat::StructuredDeployment", "OS::Heat::StructuredDeploymentGroup",
+    "OS::Heat::WaitCondition", "OS::Heat::Stack",
+))
 
 # Attributes that are credentials whatever their name says: Heat itself keeps
 # a RandomString's value encrypted (it is how templates make passwords), and a
@@ -180,7 +210,10 @@ def heatplug_tables():
 # -- fetch --------------------------------------------------------------------
 
 def _link(resource, rel):
-    for link in resource.get("links") or ():
+    links = resource.get("links")
+    if not isinstance(links, (list, tuple)):
+        return None         # malformed: the record is skipped where it fails
+    for link in links:
         if isinstance(link, dict) and link.get("rel") == rel:
             return link.get("href")
     return None
@@ -188,6 +221,12 @@ def _link(resource, rel):
 
 def stack_of(href):
     """``(stack_name, stack_id)`` from a ``.../stacks/{name}/{id}`` link."""
+    return _stack_of(href)
+
+
+@functools.lru_cache(maxsize=4096)
+def _stack_of(href):
+    # Cached: every resource of a stack links to the same stack URL.
     parts = [parse.unquote(p) for p in
              parse.urlsplit(href).path.rstrip("/").split("/")]
     i = len(parts) - 1 - parts[::-1].index("stacks")
@@ -205,14 +244,62 @@ def _signature(resource):
             resource.get("physical_resource_id"))
 
 
-def _reusable(entry, resource, poll):
-    """Whether the cached metadata ``entry`` still answers for ``resource``."""
+def _reusable(entry, resource, poll, pushed=None):
+    """Whether the cached metadata ``entry`` still answers for ``resource``.
+
+    :param pushed: for a server Heat only pushes deployments to (see
+        :data:`DEPLOYMENT_PUSH_TYPES`), the config ids of the deployments
+        naming it now; None for any other resource.
+    """
     if entry is None or entry["signature"] != list(_signature(resource)):
         return False
     status = resource.get("resource_status") or ""
-    return (resource.get("resource_type") not in LIVE_METADATA_TYPES
-            and not status.endswith("IN_PROGRESS")
-            and poll - entry["poll"] < METADATA_MAX_AGE)
+    if status.endswith("IN_PROGRESS") or \
+            poll - entry["poll"] >= METADATA_MAX_AGE:
+        return False
+    if resource.get("resource_type") in LIVE_METADATA_TYPES:
+        return pushed is not None and entry.get("pushed") == list(pushed)
+    return True
+
+
+def _definition(resource, template):
+    """The resource's definition in its stack's template, or None."""
+    if not isinstance(template, dict):
+        return None
+    section = None
+    for key in ("resources", "Resources"):
+        if isinstance(template.get(key), dict):
+            section = template[key]
+    definition = (section or {}).get(resource.get("resource_name"))
+    return definition if isinstance(definition, dict) else None
+
+
+def _without_metadata_section(resource, template):
+    definition = _definition(resource, template)
+    return definition is not None and \
+        "metadata" not in definition and "Metadata" not in definition
+
+
+def known_metadata(resource, template, servers):
+    """The metadata of ``resource`` when Heat's own code says what it is
+    (``{}``), else None (it must be read).
+
+    True for a resource of a :data:`STATIC_METADATA_TYPES` type that is
+    INIT or CREATE (never updated nor adopted: Heat stored its template
+    definition's metadata when it left INIT), whose definition in
+    ``template`` (its stack's current template) has no metadata section, and
+    that no software deployment names as its server (``servers``: their
+    ``server_id`` values; Heat pushes a deployment's metadata to whatever
+    resource has that physical id).
+    """
+    if resource.get("resource_type") not in STATIC_METADATA_TYPES:
+        return None
+    status = resource.get("resource_status") or ""
+    if not (status.startswith("INIT_") or status.startswith("CREATE_")):
+        return None
+    if resource.get("physical_resource_id") in servers:
+        return None
+    return {} if _without_metadata_section(resource, template) else None
 
 
 def _stack_signature(stack):
@@ -234,13 +321,21 @@ def _read_templates(ctx, idents):
     listed = {s.get("id"): s for s in ctx.stacks()}
     fresh = {}
 
-    def read(sid):
+    def signature(sid):
         stack = listed.get(sid)
-        sig = _stack_signature(stack) if stack else None
-        hit = cache.get(sid)
-        if (hit is not None and sig is not None and hit["signature"] == sig
-                and not str(sig[0] or "").endswith("IN_PROGRESS")):
-            return hit
+        return _stack_signature(stack) if stack else None
+
+    def hit(sid):
+        sig, found = signature(sid), cache.get(sid)
+        if (found is not None and sig is not None
+                and found["signature"] == sig
+                and not str(sig[0] or "").endswith("IN_PROGRESS")
+                and not ctx.full_refresh):
+            return found
+        return None
+
+    def read(sid):
+        sig = signature(sid)
         ident = idents[sid]
         try:
             template = ctx.shared(TEMPLATE_KEY % sid,
@@ -250,7 +345,7 @@ def _read_templates(ctx, idents):
         return {"signature": sig, "template": _trim(template)}
 
     sids = sorted(idents)
-    for sid, entry in zip(sids, ctx.map(read, sids)):
+    for sid, entry in zip(sids, ctx.map_cached(read, sids, hit)):
         if entry is not None:
             fresh[sid] = entry
     ctx.cache["templates"] = fresh      # stacks that left are dropped
@@ -266,10 +361,18 @@ def heatplug_fetch(ctx):
     resource name) with the signature (resource_status, updated_time,
     physical_resource_id); it is re-read when the signature changed, while
     the resource is IN_PROGRESS, on every poll for
-    :data:`LIVE_METADATA_TYPES`, and after :data:`METADATA_MAX_AGE` polls.
-    A resource whose metadata read answers 404 (it or its stack was deleted
-    meanwhile) is left out.  ``templates`` holds the parameters and
-    resources sections of the template of every stack that has resources.
+    :data:`LIVE_METADATA_TYPES` (for the servers of
+    :data:`DEPLOYMENT_PUSH_TYPES`: when the configs of the deployments
+    naming them changed), after :data:`METADATA_MAX_AGE` polls and on a full
+    refresh (``ctx.full_refresh``).  With ``changed_stacks_only``, the
+    cached metadata of a resource whose tree did not change
+    (``ctx.changed_root_stacks()``) is reused while its signature holds,
+    whatever its type or age.  Metadata that :func:`known_metadata` can tell
+    is not read, except at a full refresh after the first poll (and never
+    again for a resource where Heat answered otherwise).  A resource whose metadata read answers 404 (it or its
+    stack was deleted meanwhile) is left out.  ``templates`` holds the
+    parameters and resources sections of the template of every stack that
+    has resources.
     """
     poll = ctx.cache["polls"] = ctx.cache.get("polls", 0) + 1
     cache = ctx.cache.setdefault("metadata", {})
@@ -286,8 +389,54 @@ def heatplug_fetch(ctx):
         idents[sid] = "%s/%s" % (name, sid)
         keyed.append((key, idents[sid], resource))
 
+    templates = _read_templates(ctx, idents)
+    # Every physical id a software deployment ever named as its server while
+    # heatplug watched (Heat leaves {"deployments": []} there after the last
+    # one goes), as long as a resource has it.
+    servers = ctx.cache.setdefault("deployment_servers", set())
+    servers.update(d.get("server_id") for d in ctx.software_deployments())
+    servers.intersection_update(r.get("physical_resource_id")
+                                for _, _, r in keyed)
+    configs = {}        # server id -> the config ids Heat pushes to it
+    for deployment in ctx.software_deployments():
+        configs.setdefault(deployment.get("server_id"), []).append(
+            str(deployment.get("config_id")))
+    roots = ctx.stack_roots()
+    changed = {s["id"] for s in ctx.changed_root_stacks()}
+    # A full refresh after the first poll re-verifies known metadata too.
+    reverify = ctx.full_refresh and poll > 1
+
+    def known(key, res):
+        return known_metadata(res, templates.get(key.split("/", 1)[0]),
+                              servers)
+
+    def pushed(key, res):
+        """The config ids Heat pushes to a server that has no template
+        metadata section; None for any other resource."""
+        if res.get("resource_type") not in DEPLOYMENT_PUSH_TYPES or \
+                not _without_metadata_section(
+                    res, templates.get(key.split("/", 1)[0])):
+            return None
+        return sorted(configs.get(res.get("physical_resource_id"), ()))
+
+    def needs_read(key, res):
+        sid = key.split("/", 1)[0]
+        entry = cache.get(key)
+        if not reverify and not (entry and entry.get("read_always")):
+            found = known(key, res)
+            if found is not None:
+                cache[key] = {"signature": list(_signature(res)),
+                              "poll": poll, "metadata": found, "known": True}
+                return False
+        if ctx.full_refresh or entry is None or entry.get("known"):
+            return True
+        if ctx.changed_only and roots.get(sid) is not None and \
+                roots[sid] not in changed:
+            return entry["signature"] != list(_signature(res))
+        return not _reusable(entry, res, poll, pushed(key, res))
+
     todo = [(key, ident, res) for key, ident, res in keyed
-            if key is not None and not _reusable(cache.get(key), res, poll)]
+            if key is not None and needs_read(key, res)]
 
     def read(item):
         key, ident, res = item
@@ -302,8 +451,13 @@ def heatplug_fetch(ctx):
             gone.add(key)
             cache.pop(key, None)
         else:
+            entry = cache.get(key) or {}
             cache[key] = {"signature": list(_signature(res)), "poll": poll,
-                          "metadata": metadata}
+                          "metadata": metadata, "pushed": pushed(key, res),
+                          # Heat said otherwise once: never assume again.
+                          "read_always": entry.get("read_always") or (
+                              metadata != known(key, res) and
+                              known(key, res) is not None)}
     LOG.debug("resources: %d resources, %d metadata reads, %d gone",
               len(keyed), len(todo), len(gone))
 
@@ -318,7 +472,7 @@ def heatplug_fetch(ctx):
     seen = {key for key, _, _ in keyed}
     for key in set(cache) - seen:
         del cache[key]
-    return {"resources": out, "templates": _read_templates(ctx, idents)}
+    return {"resources": out, "templates": templates}
 
 
 # -- translate ----------------------------------------------------------------
@@ -450,53 +604,89 @@ class _Secrets:
         return self.whole_stack(sid) or name in self._of(sid)[1]
 
 
+def _stack_and_nested(resource):
+    """The hrefs of the resource's ``stack`` and ``nested`` links (the
+    first of each), in one pass."""
+    stack = nested = None
+    for link in resource.get("links") or ():
+        if isinstance(link, dict):
+            rel = link.get("rel")
+            if rel == "stack" and stack is None:
+                stack = link.get("href")
+            elif rel == "nested" and nested is None:
+                nested = link.get("href")
+    return stack, nested
+
+
+def _resource_rows(res, secrets):
+    """The rows of one resource, one list per table (in TABLE_NAMES order);
+    raises on a malformed resource.
+
+    Plain tuples: heatplug_translate makes every value a scalar at the end
+    (translation.normalize)."""
+    name = res["resource_name"]
+    if not isinstance(name, str) or not name:
+        raise ValueError("resource_name %r" % (name,))
+    stack_href, nested = _stack_and_nested(res)
+    stack_name, sid = stack_of(stack_href)
+    get = res.get
+    rtype = get("resource_type")
+    status = get("resource_status")
+    action, state = split_status(status)
+    main = [(sid, name, stack_name, get("physical_resource_id") or None,
+             rtype, status, action, state, get("resource_status_reason"),
+             get("creation_time"), get("updated_time"), get("description"),
+             get("parent_resource"),
+             stack_of(nested)[1] if nested else None)]
+    required = [(sid, name, other) for other in get("required_by") or ()]
+    links = [(sid, name, link.get("href"), link.get("rel"))
+             for link in get("links") or ()]
+    attributes = _mapping(get("attributes"), "attributes")
+    attrs = []
+    if attributes:
+        hide = secrets.attributes(sid, name)
+        attrs = [(sid, name, key,
+                  redact.value(key, attributes[key], hidden=True) if hide
+                  else _attribute(rtype, key, attributes[key]))
+                 for key in sorted(attributes, key=str)]
+    metadata = _mapping(get("metadata"), "metadata")
+    meta = []
+    if metadata:
+        hide = secrets.metadata(sid, name)
+        meta = [(sid, name, key,
+                 redact.REDACTED if metadata[key] is not None and (
+                     hide or redact.is_secret_key(key))
+                 else scrub(metadata[key]))
+                for key in sorted(metadata, key=str)]
+    return main, required, links, attrs, meta
+
+
+TABLE_NAMES = ("resources", "resources_required_by", "resources_links",
+               "resources_attributes", "resources_metadata")
+
+
 @heatplug.hookimpl
 def heatplug_translate(raw):
-    rows = translation.Rows("resources", "resources_required_by",
-                            "resources_links", "resources_attributes",
-                            "resources_metadata")
+    rows = translation.Rows(*TABLE_NAMES)
     raw = raw or {}
     resources = [r for r in raw.get("resources") or () if isinstance(r, dict)]
     secrets = _Secrets(resources, raw.get("templates"))
+    tables = [rows[name] for name in TABLE_NAMES]
     for res in raw.get("resources") or ():
-        ident = None
-        if isinstance(res, dict):
-            ident = "%s in %s" % (res.get("resource_name"),
-                                  _link(res, "stack"))
-        with rows.record("resource", ident):
-            name = res["resource_name"]
-            if not isinstance(name, str) or not name:
-                raise ValueError("resource_name %r" % (name,))
-            stack_name, sid = stack_of(_link(res, "stack"))
-            nested = _link(res, "nested")
-            rtype = res.get("resource_type")
-            status = res.get("resource_status")
-            action, state = split_status(status)
-            rows.add("resources", sid, name, stack_name,
-                     res.get("physical_resource_id") or None, rtype,
-                     status, action, state,
-                     res.get("resource_status_reason"),
-                     res.get("creation_time"), res.get("updated_time"),
-                     res.get("description"), res.get("parent_resource"),
-                     stack_of(nested)[1] if nested else None)
-            for other in res.get("required_by") or ():
-                rows.add("resources_required_by", sid, name, other)
-            for link in res.get("links") or ():
-                rows.add("resources_links", sid, name, link.get("href"),
-                         link.get("rel"))
-            attributes = _mapping(res.get("attributes"), "attributes")
-            hide = secrets.attributes(sid, name)
-            for key in sorted(attributes, key=str):
-                val = attributes[key]
-                rows.add("resources_attributes", sid, name, key,
-                         redact.value(key, val, hidden=True) if hide
-                         else _attribute(rtype, key, val))
-            metadata = _mapping(res.get("metadata"), "metadata")
-            hide = secrets.metadata(sid, name)
-            for key in sorted(metadata, key=str):
-                val = metadata[key]
-                rows.add("resources_metadata", sid, name, key,
-                         redact.REDACTED if val is not None and (
-                             hide or redact.is_secret_key(key))
-                         else scrub(val))
-    return rows
+        try:
+            out = _resource_rows(res, secrets)
+        except Exception:
+            # Malformed: translate it again under rows.record(), which skips
+            # and reports it (translation is pure: it fails the same way).
+            ident = None
+            if isinstance(res, dict):
+                ident = "%s in %s" % (res.get("resource_name"),
+                                      _link(res, "stack"))
+            out = None
+            with rows.record("resource", ident):
+                out = _resource_rows(res, secrets)
+            if out is None:
+                continue
+        for table, table_rows in zip(tables, out):
+            table.extend(table_rows)
+    return translation.normalize(rows)

@@ -7,10 +7,14 @@ Heat lets a nested stack be snapshotted on its own (its snapshots are listed
 only under it), while a parent's snapshot adds no snapshot to its nested
 stacks.
 
-No cache: taking a snapshot moves the stack to SNAPSHOT_COMPLETE and bumps
-its ``updated_time`` only to the second (two snapshots in one second leave
-the signature unchanged), and deleting a snapshot changes nothing on the
-stack, so the stack list cannot tell when a stack's snapshots changed.
+No cache by default: taking a snapshot moves the stack to SNAPSHOT_COMPLETE
+and bumps its ``updated_time`` only to the second (two snapshots in one
+second leave the signature unchanged), and deleting a snapshot changes
+nothing on the stack, so the stack list cannot tell when a stack's
+snapshots changed.  Only with ``[heatplug] changed_stacks_only`` (whose
+price that is) are a stack's snapshots read again just when its signature
+changed (``ctx.changed_stacks()``) or at a full refresh, and kept in
+``ctx.cache`` in between.
 
 Every snapshot Heat lists carries ``data``: the whole stack as abandon data
 (template, environment with the hidden parameters' values **in plain text**,
@@ -76,7 +80,18 @@ def heatplug_fetch(ctx):
                 "snapshots": [{k: s.get(k) for k in KEEP}
                               if isinstance(s, dict) else s for s in snaps]}
 
-    return [r for r in ctx.map(one, stacks) if r is not None]
+    todo = ctx.changed_stacks()
+    cache = ctx.cache.get("snapshots", {})
+    read = dict(zip([s["id"] for s in todo], ctx.map(one, todo)))
+    fresh = {}
+    for stack in stacks:
+        sid = stack["id"]
+        record = read[sid] if sid in read else cache.get(sid)
+        if record is not None:
+            fresh[sid] = record
+    # Used only in changed-stacks-only mode; vanished stacks are dropped.
+    ctx.cache["snapshots"] = fresh
+    return [fresh[s["id"]] for s in stacks if s["id"] in fresh]
 
 
 @heatplug.hookimpl

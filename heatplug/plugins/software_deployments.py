@@ -1,9 +1,11 @@
 """The ``software_deployments`` family: every software deployment, with its
 input and output values.
 
-Reads, per poll: one ``GET /software_deployments``.  The list already holds
-everything ``GET /software_deployments/{id}`` would (Heat formats both the
-same way, input and output values included), and Heat neither pages it nor
+Reads, per poll: one ``GET /software_deployments`` (the shared
+``ctx.software_deployments()``, which ``resources`` reads too).  The list
+already holds everything ``GET /software_deployments/{id}`` would (Heat
+formats both the same way, input and output values included), and Heat
+neither pages it nor
 takes ``limit``/``marker``; an admin sees every project's deployments.
 Deployments change (status, outputs), so nothing is cached.
 
@@ -16,7 +18,6 @@ carry whatever the server printed: every value goes through
 import re
 
 import heatplug
-from heatplug import context
 from heatplug import redact
 from heatplug import translation
 
@@ -62,7 +63,9 @@ def heatplug_tables():
 
 @heatplug.hookimpl
 def heatplug_fetch(ctx):
-    return [context.to_dict(d) for d in ctx.heat.software_deployments.list()]
+    # Shared: the resources family reads the same list (which resources a
+    # deployment names as its server).
+    return ctx.software_deployments()
 
 
 _URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]*://[^\s'"<>`]+""")

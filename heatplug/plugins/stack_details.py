@@ -24,16 +24,21 @@ Secrets:
   through ``ctx.shared``) and redacts every output whose value depends on
   such a parameter, directly (``get_param``/``Ref``) or through resources
   (``get_attr``/``get_resource``/``Fn::GetAtt``/``Ref``, transitively).
-  Not covered: a secret a parent passes into a nested stack's non-hidden
-  parameter is shown by Heat in the nested stack's detail (its name is
-  redacted only when it looks like a secret).
+- Heat masks a hidden parameter only in the stack that declares it: a
+  secret a parent passes into a nested stack's non-hidden parameter shows
+  in the nested stack's detail, parameters and outputs.  A nested stack
+  whose owning resource (found by Heat's ``<parent>-<resource>-<suffix>``
+  naming; unknown counts as tainted) depends on a secret of its parent, and
+  every stack below it, has *every* parameter and output redacted
+  (``inherits_secret`` in the fetched record).
 
 Cache (``ctx.cache``, kept between polls): the detail of a stack is reused
 while its signature (stack_status, stack_status_reason, updated_time) in the
 shared list is unchanged and the stack is not IN_PROGRESS (outputs and
 templates move during an action without changing the signature); ids that
 left the list are dropped.  Outputs that read live attributes are therefore
-as of the stack's last status change.
+as of the stack's last status change, or of the last full refresh
+(``ctx.full_refresh``), which reads every detail again.
 """
 
 import logging
@@ -156,11 +161,15 @@ def heatplug_fetch(ctx):
     stacks = [s for s in ctx.stacks() if s.get("id")]
     cache = ctx.cache.get("details", {})
 
+    def hit(stack):
+        found = cache.get(stack["id"])
+        if (found is not None and found[0] == signature(stack)
+                and cacheable(stack) and not ctx.full_refresh):
+            return found
+        return None
+
     def one(stack):
         sig = signature(stack)
-        hit = cache.get(stack["id"])
-        if hit is not None and hit[0] == sig and cacheable(stack):
-            return hit
         ident = context.stack_identifier(stack)
         try:
             detail = context.to_dict(ctx.heat.stacks.get(ident))
@@ -174,10 +183,92 @@ def heatplug_fetch(ctx):
             return None
         return sig, record
 
-    results = ctx.map(one, stacks)
+    results = ctx.map_cached(one, stacks, hit)
     fresh = {s["id"]: r for s, r in zip(stacks, results) if r is not None}
     ctx.cache["details"] = fresh   # ids that left the list are dropped
+    inherits = _inherited_secrets(ctx, stacks, fresh)
+    for sid, (_, record) in fresh.items():
+        if sid in inherits:
+            record["inherits_secret"] = True
+        else:
+            record.pop("inherits_secret", None)
     return [fresh[s["id"]][1] for s in stacks if s["id"] in fresh]
+
+
+def _owner(child, parent):
+    """The name of the parent's resource that owns a nested stack, from
+    Heat's naming (``<parent>-<resource>-<12 characters>``), or None."""
+    prefix = "%s-" % parent.get("stack_name")
+    name = str(child.get("stack_name") or "")
+    if not name.startswith(prefix) or "-" not in name[len(prefix):]:
+        return None
+    return name[len(prefix):].rsplit("-", 1)[0] or None
+
+
+def _inherited_secrets(ctx, stacks, fresh):
+    """Ids of the nested stacks a parent's secret may flow into.
+
+    Heat masks a hidden parameter only in the stack that declares it: the
+    value a parent passes to a nested stack's (non-hidden) parameter shows
+    in the nested stack's parameters and outputs.  A nested stack inherits
+    the secrets of its parent when the parent's resource that owns it
+    depends on a hidden or secret-named parameter of the parent (or when
+    that cannot be told), and every descendant of such a stack does too.
+    """
+    by_id = {s["id"]: s for s in stacks}
+    tainted, memo = {}, {}
+
+    def tainted_of(pid):
+        """Resource names of stack ``pid`` that carry its secrets; None for
+        "all of them" (unknown)."""
+        if pid in tainted:
+            return tainted[pid]
+        record = fresh.get(pid, (None, None))[1]
+        result = set()
+        if record is None:
+            result = None
+        else:
+            params = record.get("parameters")
+            secret = (set(params) if inherits(pid) and
+                      isinstance(params, dict) else _secret_params(params))
+            if secret:
+                ident = context.stack_identifier(by_id[pid])
+                template = record.get("template")
+                try:
+                    if not isinstance(template, dict):
+                        template = context.to_dict(ctx.shared(
+                            TEMPLATE_KEY % pid,
+                            lambda: ctx.heat.stacks.template(ident)))
+                    secret |= heat_templates.hidden_parameters(template)
+                    result = heat_templates.tainted_resources(
+                        template, secret)[0]
+                except heat_exc.HTTPNotFound:
+                    result = None
+                except (ValueError, TypeError, AttributeError):
+                    result = None
+        tainted[pid] = result
+        return result
+
+    def inherits(sid, seen=()):
+        if sid in memo:
+            return memo[sid]
+        pid = by_id.get(sid, {}).get("parent")
+        if not pid:
+            memo[sid] = False
+            return False
+        if pid not in by_id or pid in seen:
+            memo[sid] = True        # unknown parent: be safe
+            return True
+        result = inherits(pid, seen + (sid,))
+        if not result:
+            carriers = tainted_of(pid)
+            owner = _owner(by_id[sid], by_id[pid])
+            result = carriers is None or bool(carriers) and (
+                owner is None or owner in carriers)
+        memo[sid] = result
+        return result
+
+    return {sid for sid in by_id if inherits(sid)}
 
 
 # -- template analysis: which outputs carry a hidden parameter -------------
@@ -222,7 +313,11 @@ def heatplug_translate(raw):
             secret = _secret_params(parameters)
             template = detail.get("template")
             hidden_outputs = set()
-            if isinstance(template, dict):
+            if detail.get("inherits_secret"):
+                # a parent's secret flows in: nothing here can be shown
+                secret = set(parameters)
+                hidden_outputs = None
+            elif isinstance(template, dict):
                 secret |= heat_templates.hidden_parameters(template,
                                                            strict=True)
                 hidden_outputs = tainted_outputs(template, secret)

@@ -83,6 +83,8 @@ def heatplug_translate(raw):
         ident = stack.get("id") if isinstance(stack, dict) else None
         with rows.record("stack", ident):
             sid = stack["id"]
+            if not isinstance(sid, str) or not sid:
+                raise ValueError("no stack id")
             action, state = split_status(stack.get("stack_status"))
             rows.add("stacks", sid, stack.get("stack_name"),
                      stack.get("description"), stack.get("creation_time"),

@@ -26,8 +26,9 @@ description.
 
 Cache (``ctx.cache``, kept between polls): a stack's template is reused
 while its (stack_status, stack_status_reason, updated_time) is unchanged and
-it is not IN_PROGRESS (an update swaps the template mid-action); ids that
-left the list are dropped.
+it is not IN_PROGRESS (an update swaps the template mid-action), except on
+a full refresh (``ctx.full_refresh``), which reads every template again;
+ids that left the list are dropped.
 """
 
 import logging
@@ -173,11 +174,15 @@ def heatplug_fetch(ctx):
     stacks = [s for s in ctx.stacks() if s.get("id")]
     cache = ctx.cache.get("templates", {})
 
+    def hit(stack):
+        found = cache.get(stack["id"])
+        if (found is not None and found[0] == signature(stack)
+                and cacheable(stack) and not ctx.full_refresh):
+            return found
+        return None
+
     def one(stack):
         sig = signature(stack)
-        hit = cache.get(stack["id"])
-        if hit is not None and hit[0] == sig and cacheable(stack):
-            return hit
         ident = context.stack_identifier(stack)
         try:
             template = ctx.shared(TEMPLATE_KEY % stack["id"],
@@ -187,7 +192,7 @@ def heatplug_fetch(ctx):
             return None
         return sig, {"stack_id": stack["id"], "template": slim(template)}
 
-    results = ctx.map(one, stacks)
+    results = ctx.map_cached(one, stacks, hit)
     fresh = {s["id"]: r for s, r in zip(stacks, results) if r is not None}
     ctx.cache["templates"] = fresh   # ids that left the list are dropped
     return [fresh[s["id"]][1] for s in stacks if s["id"] in fresh]

@@ -81,6 +81,8 @@ def test_malformed_records_are_skipped_and_counted(raw):
 class FakeCtx:
     """The parts of a FamilyContext the fetch uses, over the recording."""
 
+    full_refresh = False
+
     def __init__(self, raw):
         self.cache = {}
         self.calls = []
@@ -112,4 +114,13 @@ def test_fetch_reads_statuses_only_when_the_list_changes(raw):
     ctx.calls.clear()
     ctx.raw["resource_types"].pop()
     family.heatplug_fetch(ctx)
+    assert len(ctx.calls) == 4
+
+
+def test_a_full_refresh_reads_the_statuses_again(raw):
+    ctx = FakeCtx(copy.deepcopy(raw))
+    family.heatplug_fetch(ctx)
+    ctx.calls.clear()
+    ctx.full_refresh = True
+    assert family.heatplug_fetch(ctx) == raw
     assert len(ctx.calls) == 4

@@ -360,18 +360,69 @@ class FakeCtx:
     def map(self, fn, items):
         return [fn(i) for i in items]
 
+    def map_cached(self, fn, items, cached):
+        return [cached(i) if cached(i) is not None else fn(i) for i in items]
 
-def test_fetch_reads_metadata_once_then_only_live_types(raw):
+    full_refresh = False
+    changed_only = False
+    deployments = ()
+
+    def software_deployments(self):
+        return list(self.deployments)
+
+    def stack_roots(self):
+        return {sid: sid for sid in self._templates}
+
+    def changed_root_stacks(self):
+        return self.stacks()
+
+
+#: what Heat's code leaves unknown in the recording: a template resource
+#: and a server (its deployments are pushed behind its back)
+READ = ["child", "server"]
+
+
+def _metadata_reads(ctx):
+    return sorted(r[1] for r in ctx.reads if r[1] != "template")
+
+
+def test_fetch_reads_only_unknown_metadata_then_what_heat_pushed(raw):
     ctx = FakeCtx(raw)
     first = family.heatplug_fetch(ctx)
-    assert len([r for r in ctx.reads if r[1] != "template"]) == 21
+    # Every other resource is of a type whose metadata Heat's code fixes:
+    # the recording proves it (first == raw).
+    assert _metadata_reads(ctx) == READ
     assert len([r for r in ctx.reads if r[1] == "template"]) == 8
     assert first == raw
     ctx.reads.clear()
     second = family.heatplug_fetch(ctx)
     assert second == raw
-    # Only the DeployedServer (its deployments are pushed behind its back).
-    assert [r[1] for r in ctx.reads] == ["server"]
+    # The server has no template metadata: only a deployment pushed to it
+    # changes its metadata behind its back, and none did.
+    assert _metadata_reads(ctx) == []
+    server = next(r for r in ctx._resources if r["resource_name"] == "server")
+    ctx.deployments = [{"id": "d", "config_id": "c",
+                        "server_id": server["physical_resource_id"]}]
+    family.heatplug_fetch(ctx)
+    assert _metadata_reads(ctx) == ["server"]
+    ctx.reads.clear()
+    family.heatplug_fetch(ctx)
+    assert _metadata_reads(ctx) == []
+    ctx.deployments = []                       # deleted: pushed again
+    family.heatplug_fetch(ctx)
+    assert _metadata_reads(ctx) == ["server"]
+
+
+def test_a_server_with_template_metadata_is_read_every_poll(raw):
+    ctx = FakeCtx(raw)
+    server = next(r for r in ctx._resources if r["resource_name"] == "server")
+    sid = family.stack_of(family._link(server, "stack"))[1]
+    ctx._templates = copy.deepcopy(ctx._templates)
+    ctx._templates[sid]["resources"]["server"]["metadata"] = {"k": "v"}
+    family.heatplug_fetch(ctx)
+    ctx.reads.clear()
+    family.heatplug_fetch(ctx)
+    assert _metadata_reads(ctx) == ["server"]
 
 
 def test_fetch_rereads_a_changed_resource_and_skips_a_gone_one(raw):
@@ -379,18 +430,17 @@ def test_fetch_rereads_a_changed_resource_and_skips_a_gone_one(raw):
     family.heatplug_fetch(ctx)
     ctx.reads.clear()
     token = next(r for r in ctx._resources if r["resource_name"] == "token")
-    token["updated_time"] = "2030-01-01T00:00:00Z"
+    token["resource_status"] = "UPDATE_COMPLETE"     # no longer known
     ok = next(r for r in ctx._resources if r["resource_name"] == "ok")
     ok["resource_status"] = "UPDATE_IN_PROGRESS"
-    broken = next(r for r in ctx._resources if r["resource_name"] == "broken")
-    broken_stack = family.stack_of(family._link(broken, "stack"))[1]
-    ctx.gone.add((broken_stack, "broken"))
-    broken["updated_time"] = "2030-01-01T00:00:00Z"
+    child = next(r for r in ctx._resources if r["resource_name"] == "child")
+    child_stack = family.stack_of(family._link(child, "stack"))[1]
+    ctx.gone.add((child_stack, "child"))
+    child["updated_time"] = "2030-01-01T00:00:00Z"
     out = family.heatplug_fetch(ctx)
-    assert sorted(r[1] for r in ctx.reads) == ["broken", "ok", "server",
-                                               "token"]
+    assert _metadata_reads(ctx) == ["child", "ok", "token"]
     assert len(out["resources"]) == 20
-    assert "broken" not in {r["resource_name"] for r in out["resources"]}
+    assert "child" not in {r["resource_name"] for r in out["resources"]}
 
 
 def test_fetch_rereads_everything_after_max_age(raw):
@@ -399,7 +449,130 @@ def test_fetch_rereads_everything_after_max_age(raw):
         family.heatplug_fetch(ctx)
     ctx.reads.clear()
     family.heatplug_fetch(ctx)
-    assert len([r for r in ctx.reads if r[1] != "template"]) == 21
+    assert _metadata_reads(ctx) == READ
+
+
+def test_full_refresh_rereads_metadata_and_templates(raw):
+    ctx = FakeCtx(raw)
+    family.heatplug_fetch(ctx)
+    ctx.reads.clear()
+    ctx.full_refresh = True
+    # After the first poll, a full refresh checks known metadata too.
+    assert family.heatplug_fetch(ctx) == raw
+    assert len(_metadata_reads(ctx)) == 21
+    assert len([r for r in ctx.reads if r[1] == "template"]) == 8
+    ctx.reads.clear()
+    ctx.full_refresh = False
+    family.heatplug_fetch(ctx)
+    assert _metadata_reads(ctx) == []
+
+
+def test_metadata_heat_contradicts_is_read_from_then_on(raw):
+    ctx = FakeCtx(raw)
+    family.heatplug_fetch(ctx)
+    token = next(r for r in ctx._resources if r["resource_name"] == "token")
+    sid = family.stack_of(family._link(token, "stack"))[1]
+    ctx._metadata[(sid, "token")] = {"deployments": []}
+    ctx.full_refresh = True
+    out = family.heatplug_fetch(ctx)
+    got = next(r for r in out["resources"] if r["resource_name"] == "token")
+    assert got["metadata"] == {"deployments": []}
+    ctx.full_refresh = False
+    # From then on it is cached and re-read like any resource's, never
+    # assumed again.
+    for _ in range(family.METADATA_MAX_AGE - 1):
+        out = family.heatplug_fetch(ctx)
+        got = next(r for r in out["resources"]
+                   if r["resource_name"] == "token")
+        assert got["metadata"] == {"deployments": []}
+    ctx.reads.clear()
+    family.heatplug_fetch(ctx)
+    assert "token" in _metadata_reads(ctx)
+
+
+def test_a_deployment_server_stays_known_after_the_deployment_goes(raw):
+    ctx = FakeCtx(raw)
+    token = next(r for r in ctx._resources if r["resource_name"] == "token")
+    ctx.deployments = [{"id": "d", "server_id":
+                        token["physical_resource_id"]}]
+    family.heatplug_fetch(ctx)
+    assert "token" in _metadata_reads(ctx)
+    ctx.deployments = []
+    sid = family.stack_of(family._link(token, "stack"))[1]
+    ctx._metadata[(sid, "token")] = {"deployments": []}
+    token["updated_time"] = "2030-01-01T00:00:00Z"
+    ctx.reads.clear()
+    out = family.heatplug_fetch(ctx)
+    # Heat leaves {"deployments": []} behind: still read, not assumed.
+    assert "token" in _metadata_reads(ctx)
+    got = next(r for r in out["resources"] if r["resource_name"] == "token")
+    assert got["metadata"] == {"deployments": []}
+    assert token["physical_resource_id"] in ctx.cache["deployment_servers"]
+
+
+def test_changed_only_reuses_live_metadata_of_unchanged_trees(raw):
+    ctx = FakeCtx(raw)
+    family.heatplug_fetch(ctx)
+    ctx.reads.clear()
+    ctx.changed_only = True
+    server = next(r for r in ctx._resources if r["resource_name"] == "server")
+    server_stack = family.stack_of(family._link(server, "stack"))[1]
+    ctx.changed_root_stacks = lambda: []
+    assert family.heatplug_fetch(ctx) == raw
+    assert _metadata_reads(ctx) == []
+    # Deployments pushed to the server: read only once its tree changed.
+    ctx.deployments = [{"id": "d", "config_id": "c",
+                        "server_id": server["physical_resource_id"]}]
+    family.heatplug_fetch(ctx)
+    assert _metadata_reads(ctx) == []
+    ctx.changed_root_stacks = lambda: [{"id": server_stack}]
+    family.heatplug_fetch(ctx)
+    assert _metadata_reads(ctx) == ["server"]
+
+
+def _resource(**kw):
+    res = {"resource_name": "r", "resource_type": "OS::Heat::RandomString",
+           "resource_status": "CREATE_COMPLETE", "physical_resource_id": "p"}
+    res.update(kw)
+    return res
+
+
+TEMPLATE = {"resources": {"r": {"type": "OS::Heat::RandomString"}}}
+
+
+@pytest.mark.parametrize("resource,template,servers,known", [
+    (_resource(), TEMPLATE, set(), {}),
+    (_resource(resource_status="INIT_COMPLETE"), TEMPLATE, set(), {}),
+    (_resource(), {"Resources": {"r": {"Type": "OS::Heat::RandomString"}}},
+     set(), {}),
+    # a type that writes its own metadata, or one heatplug does not know
+    (_resource(resource_type="OS::Heat::DeployedServer"), TEMPLATE, set(),
+     None),
+    (_resource(resource_type="My::Custom"), TEMPLATE, set(), None),
+    # updated or adopted: Heat kept the metadata of an older definition
+    (_resource(resource_status="UPDATE_COMPLETE"), TEMPLATE, set(), None),
+    (_resource(resource_status="ADOPT_COMPLETE"), TEMPLATE, set(), None),
+    # a metadata section: Heat resolves it
+    (_resource(), {"resources": {"r": {"type": "OS::Heat::RandomString",
+                                       "metadata": {"k": "v"}}}}, set(),
+     None),
+    # a deployment names it as its server: Heat pushes metadata to it
+    (_resource(), TEMPLATE, {"p"}, None),
+    # no template, or not in it
+    (_resource(), None, set(), None),
+    (_resource(resource_name="other"), TEMPLATE, set(), None),
+])
+def test_known_metadata(resource, template, servers, known):
+    assert family.known_metadata(resource, template, servers) == known
+
+
+def test_a_deployment_to_a_static_resource_makes_its_metadata_read(raw):
+    ctx = FakeCtx(raw)
+    token = next(r for r in ctx._resources if r["resource_name"] == "token")
+    ctx.deployments = [{"id": "d", "server_id":
+                        token["physical_resource_id"]}]
+    family.heatplug_fetch(ctx)
+    assert _metadata_reads(ctx) == ["child", "server", "token"]
 
 
 # -- the shared read it relies on: PollContext.resources ----------------------

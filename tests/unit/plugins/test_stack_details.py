@@ -206,10 +206,11 @@ class FakeStacks:
 
 
 class FakeCtx:
-    def __init__(self, stacks, heat_stacks, cache):
+    def __init__(self, stacks, heat_stacks, cache, full_refresh=False):
         self._stacks = stacks
         self.heat = types.SimpleNamespace(stacks=heat_stacks)
         self.cache = cache
+        self.full_refresh = full_refresh
 
     def stacks(self):
         return self._stacks
@@ -219,6 +220,9 @@ class FakeCtx:
 
     def map(self, fn, items):
         return [fn(i) for i in items]
+
+    def map_cached(self, fn, items, cached):
+        return [cached(i) if cached(i) is not None else fn(i) for i in items]
 
 
 def _listed(raw, status="CREATE_COMPLETE"):
@@ -237,6 +241,18 @@ def test_fetch_reads_each_stack_once_then_serves_the_cache(raw):
     second = stack_details.heatplug_fetch(FakeCtx(listed, heat, cache))
     assert len(heat.gets) == 8 and len(heat.templates) == 3
     assert second == first
+
+
+def test_a_full_refresh_reads_every_detail_again(raw):
+    heat = FakeStacks(raw)
+    cache = {}
+    listed = _listed(raw)
+    stack_details.heatplug_fetch(FakeCtx(listed, heat, cache))
+    again = stack_details.heatplug_fetch(
+        FakeCtx(listed, heat, cache, full_refresh=True))
+    assert len(heat.gets) == 16 and again == raw
+    stack_details.heatplug_fetch(FakeCtx(listed, heat, cache))
+    assert len(heat.gets) == 16
 
 
 def test_fetch_rereads_a_stack_whose_signature_changed(raw, ids):

@@ -231,10 +231,11 @@ class FakeStacks:
 
 
 class FakeCtx:
-    def __init__(self, stacks, heat_stacks, cache):
+    def __init__(self, stacks, heat_stacks, cache, full_refresh=False):
         self._stacks = stacks
         self.heat = types.SimpleNamespace(stacks=heat_stacks)
         self.cache = cache
+        self.full_refresh = full_refresh
 
     def stacks(self):
         return self._stacks
@@ -245,11 +246,26 @@ class FakeCtx:
     def map(self, fn, items):
         return [fn(i) for i in items]
 
+    def map_cached(self, fn, items, cached):
+        return [cached(i) if cached(i) is not None else fn(i) for i in items]
+
 
 def _listed(raw, status="CREATE_COMPLETE"):
     return [{"id": r["stack_id"], "stack_name": "s%d" % i,
              "stack_status": status, "stack_status_reason": "done",
              "updated_time": None} for i, r in enumerate(raw)]
+
+
+def test_a_full_refresh_reads_every_template_again(raw):
+    heat = FakeStacks(raw)
+    cache = {}
+    listed = _listed(raw)
+    templates.heatplug_fetch(FakeCtx(listed, heat, cache))
+    assert templates.heatplug_fetch(
+        FakeCtx(listed, heat, cache, full_refresh=True)) == raw
+    assert len(heat.calls) == 16
+    templates.heatplug_fetch(FakeCtx(listed, heat, cache))
+    assert len(heat.calls) == 16
 
 
 def test_fetch_caches_by_signature_and_drops_vanished_stacks(raw, ids):

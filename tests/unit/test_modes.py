@@ -1,0 +1,433 @@
+"""Poll modes: full refreshes, changed-stacks-only, the translation reuse
+and progress, through the real core and context over a fake Heat.
+
+The fake answers like Heat 27 does for what these tests touch (a stack
+list with parents, per-root resource and event lists with nested_depth
+and markers, event details, templates, snapshots, deployments) and counts
+every call; the real Heat is in tests/functional/test_modes.py.
+"""
+
+import collections
+import copy
+import types
+
+import pytest
+
+import heatplug
+from heatplug import context
+from heatplug import core
+from heatplug.plugins import events as events_family
+from heatplug.plugins import resources as resources_family
+from heatplug.plugins import snapshots as snapshots_family
+from tests.unit.conftest import StaticAuth
+
+OLD = "2020-01-01T00:00:%02dZ"
+
+
+def _stack(sid, name, parent=None, status="CREATE_COMPLETE", updated=None):
+    return {"id": sid, "stack_name": name, "parent": parent,
+            "stack_status": status, "stack_status_reason": "done",
+            "updated_time": updated}
+
+
+def _link(name, sid):
+    return "http://heat/v1/p/stacks/%s/%s" % (name, sid)
+
+
+class TreeHeat:
+    """Two root stacks, ``alpha`` (with a nested stack) and ``beta``."""
+
+    def __init__(self):
+        self.calls = collections.Counter()
+        self.log = []
+        self.stack_list = [_stack("a", "alpha"),
+                           _stack("an", "alpha-group-x1y2z3", parent="a"),
+                           _stack("b", "beta")]
+        self.evts = {}
+        for n, s in enumerate(self.stack_list):
+            self.add_event(s["id"], s["stack_name"], s["id"],
+                           "CREATE_IN_PROGRESS", n * 4)
+            self.add_event(s["id"], "r", "phys-" + s["id"],
+                           "CREATE_COMPLETE", n * 4 + 1)
+            self.add_event(s["id"], s["stack_name"], s["id"],
+                           "CREATE_COMPLETE", n * 4 + 2)
+        self.stacks = types.SimpleNamespace(
+            list=self._stacks, template=self._template,
+            snapshot_list=self._snapshots)
+        self.resources = types.SimpleNamespace(list=self._resources,
+                                               metadata=self._metadata)
+        self.events = types.SimpleNamespace(list=self._events,
+                                            get=self._event)
+        self.software_deployments = types.SimpleNamespace(
+            list=self._deployments)
+
+    def by_id(self, sid):
+        return next(s for s in self.stack_list if s["id"] == sid)
+
+    def add_event(self, sid, res, phys, status, second):
+        stack = self.by_id(sid)
+        eid = "e-%s-%d" % (sid, second)
+        self.evts.setdefault(sid, []).append({
+            "id": eid, "event_time": OLD % second, "resource_name": res,
+            "logical_resource_id": res, "physical_resource_id": phys,
+            "resource_status": status, "resource_status_reason": "x",
+            "links": [{"rel": "self", "href": _link(
+                stack["stack_name"], sid) + "/resources/r/events/" + eid},
+                {"rel": "stack", "href": _link(stack["stack_name"], sid)}]})
+
+    def _count(self, kind, ident=None, **kwargs):
+        self.calls[kind] += 1
+        self.log.append((kind, ident, kwargs))
+
+    def _sid(self, ident):
+        return ident.rsplit("/", 1)[1]
+
+    def _stacks(self, **kwargs):
+        self._count("stacks.list")
+        return copy.deepcopy(self.stack_list)
+
+    def _tree(self, sid):
+        return [sid] + [s["id"] for s in self.stack_list
+                        if s["parent"] == sid]
+
+    def _resources(self, ident, **kwargs):
+        self._count("resources.list", ident)
+        sid = self._sid(ident)
+        return [{"resource_name": "r", "resource_type":
+                 "OS::Heat::RandomString", "resource_status":
+                 "CREATE_COMPLETE", "physical_resource_id": "phys-" + s,
+                 "updated_time": OLD % 0, "links": [
+                     {"rel": "stack", "href": _link(
+                         self.by_id(s)["stack_name"], s)}]}
+                for s in self._tree(sid)]
+
+    def _metadata(self, ident, name):
+        self._count("resources.metadata", ident)
+        return {}
+
+    def _template(self, ident):
+        self._count("stacks.template", ident)
+        return {"heat_template_version": "2018-08-31",
+                "resources": {"r": {"type": "OS::Heat::RandomString"}}}
+
+    def _snapshots(self, ident):
+        self._count("stacks.snapshot_list", ident)
+        sid = self._sid(ident)
+        return {"snapshots": [{"id": "snap-" + sid, "name": "s",
+                               "status": "COMPLETE", "data": {"x": 1}}]}
+
+    def _deployments(self):
+        self._count("software_deployments.list")
+        return []
+
+    def _events(self, ident, **kwargs):
+        self._count("events.list", ident, **kwargs)
+        sid = self._sid(ident)
+        sids = self._tree(sid) if kwargs.get("nested_depth") else [sid]
+        evs = sorted((e for s in sids for e in self.evts.get(s, ())),
+                     key=lambda e: (e["event_time"], e["id"]))
+        ids = [e["id"] for e in evs]
+        if kwargs.get("marker") in ids:     # Heat: unknown marker = start
+            evs = evs[ids.index(kwargs["marker"]) + 1:]
+        return copy.deepcopy(evs[:kwargs.get("limit") or None])
+
+    def _event(self, ident, resource, eid):
+        self._count("events.get", ident)
+        return {"resource_type": "OS::Heat::RandomString",
+                "resource_properties": {"length": 8}}
+
+
+class Probe:
+    """A family that records what its context says each poll."""
+
+    def __init__(self, fail_on=()):
+        self.seen = []
+        self.fail_on = set(fail_on)
+        self.translations = 0
+        self.raw = [("x",)]
+        self.progress = []
+        self.poller = None
+
+    @heatplug.hookimpl
+    def heatplug_tables(self):
+        return [heatplug.table("probe", "test", "", ("x", "a column"))]
+
+    @heatplug.hookimpl
+    def heatplug_fetch(self, ctx):
+        self.seen.append({
+            "full_refresh": ctx.full_refresh,
+            "changed_only": ctx.changed_only,
+            "roots": sorted(s["id"] for s in ctx.changed_root_stacks()),
+            "stacks": sorted(s["id"] for s in ctx.changed_stacks())})
+        if self.poller is not None:
+            self.progress.append(self.poller.progress())
+        if len(self.seen) in self.fail_on:
+            raise RuntimeError("probe fails")
+        return list(self.raw)
+
+    @heatplug.hookimpl
+    def heatplug_translate(self, raw):
+        self.translations += 1
+        return {"probe": raw}
+
+
+@pytest.fixture
+def heat():
+    return TreeHeat()
+
+
+@pytest.fixture
+def run(conf, pm, heat):
+    pm.register(StaticAuth(heat), name="static-auth")
+
+    def make(*families, **options):
+        for key, value in options.items():
+            conf.set_override(key, value, "heatplug")
+        for name, family in families:
+            pm.register(family, name=name)
+        return core.Poller(conf, pm)
+    return make
+
+
+def test_full_refresh_schedule(conf, pm):
+    poller = core.Poller(conf, pm)
+    conf.set_override("full_refresh_every", 3, "heatplug")
+    assert [poller.is_full_refresh(n) for n in range(1, 8)] == [
+        True, False, False, True, False, False, True]
+    conf.set_override("full_refresh_every", 0, "heatplug")
+    assert [poller.is_full_refresh(n) for n in range(1, 5)] == [
+        True, False, False, False]
+
+
+def test_default_mode_reads_every_stack(run, heat):
+    probe = Probe()
+    poller = run(("probe", probe), full_refresh_every=2)
+    stats = [poller.poll().stats for _ in range(3)]
+    assert [s["full_refresh"] for s in stats] == [True, False, True]
+    assert [s["changed_stacks_only"] for s in stats] == [False] * 3
+    assert [p["changed_only"] for p in probe.seen] == [False] * 3
+    assert [p["roots"] for p in probe.seen] == [["a", "b"]] * 3
+    assert [p["stacks"] for p in probe.seen] == [["a", "an", "b"]] * 3
+
+
+def test_changed_only_follows_signatures(run, heat):
+    probe = Probe()
+    poller = run(("probe", probe), changed_stacks_only=True,
+                 full_refresh_every=5)
+    poller.poll()
+    poller.poll()
+    heat.by_id("an")["updated_time"] = "2030-01-01T00:00:00Z"   # nested
+    poller.poll()
+    heat.by_id("b")["stack_status"] = "UPDATE_IN_PROGRESS"
+    poller.poll()
+    poller.poll()                               # still in progress
+    poller.poll()                               # poll 6: a full refresh
+    heat.stack_list.append(_stack("c", "gamma"))
+    poller.poll()
+    assert [p["changed_only"] for p in probe.seen] == [
+        False, True, True, True, True, False, True]
+    assert [p["roots"] for p in probe.seen] == [
+        ["a", "b"], [], ["a"], ["b"], ["b"], ["a", "b"], ["b", "c"]]
+    assert [p["stacks"] for p in probe.seen] == [
+        ["a", "an", "b"], [], ["an"], ["b"], ["b"], ["a", "an", "b"],
+        ["b", "c"]]
+
+
+def test_changes_count_from_the_last_successful_poll(run, heat):
+    probe = Probe(fail_on=[2])
+    poller = run(("probe", probe), changed_stacks_only=True)
+    assert poller.poll().ok
+    heat.by_id("a")["stack_status_reason"] = "again"
+    assert not poller.poll().ok           # saw the change, then failed
+    assert poller.poll().ok
+    assert poller.poll().ok
+    assert [p["roots"] for p in probe.seen] == [["a", "b"], ["a"], ["a"], []]
+
+
+def test_translation_is_reused_while_the_raw_is_the_same(run):
+    probe = Probe()
+    poller = run(("probe", probe))
+    first = poller.poll()
+    second = poller.poll()
+    assert probe.translations == 1
+    assert second.tables["probe"].rows == first.tables["probe"].rows == \
+        [("x",)]
+    assert second.tables["probe"].rows is not first.tables["probe"].rows
+    probe.raw = [("y",)]
+    assert poller.poll().tables["probe"].rows == [("y",)]
+    assert probe.translations == 2
+
+
+def test_progress_during_a_poll_and_none_between(run):
+    probe = Probe()
+    poller = run(("probe", probe))
+    probe.poller = poller
+    assert poller.progress() is None
+    poller.poll()
+    assert poller.progress() is None
+    state = probe.progress[0]
+    assert state["families"] == 1 and state["families_done"] == 0
+    assert state["requests"] == 0 and state["seconds"] >= 0
+
+
+def test_items_are_counted_for_progress(heat):
+    import concurrent.futures
+    conn = types.SimpleNamespace(heat=heat)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        ctx = context.PollContext(conn, None, pool)
+        assert ctx.map(lambda x: x * 2, [1, 2, 3]) == [2, 4, 6]
+        assert ctx.map(lambda x: x, [5]) == [5]
+        assert (ctx.items_done, ctx.items_total) == (4, 4)
+
+
+# -- the shared helpers -------------------------------------------------------
+
+def test_stack_signature_and_roots():
+    assert context.stack_signature(_stack("a", "n")) == (
+        "CREATE_COMPLETE", "done", None)
+    assert context.stack_signature(
+        _stack("a", "n", status="DELETE_IN_PROGRESS")) is None
+    stacks = [_stack("a", "a"), _stack("b", "b", parent="a"),
+              _stack("c", "c", parent="b"), _stack("d", "d", parent="gone")]
+    assert context.stack_roots(stacks) == {"a": "a", "b": "a", "c": "a",
+                                           "d": "d"}
+
+
+def test_tree_signatures(heat):
+    import concurrent.futures
+    conn = types.SimpleNamespace(heat=heat)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        sigs = context.PollContext(conn, None, pool).tree_signatures()
+        assert set(sigs) == {"a", "b"}
+        assert [sid for sid, _ in sigs["a"]] == ["a", "an"]
+        heat.by_id("an")["stack_status"] = "UPDATE_IN_PROGRESS"
+        assert context.PollContext(conn, None, pool).tree_signatures()[
+            "a"] is None
+
+
+# -- the families in each mode ------------------------------------------------
+
+def _calls(heat, kind):
+    return sorted(i for k, i, _ in heat.log if k == kind)
+
+
+def test_shared_resources_read_only_changed_trees(run, heat):
+    poller = run(("resources", resources_family), changed_stacks_only=True)
+    first = poller.poll()
+    assert first.ok, first.errors
+    assert _calls(heat, "resources.list") == ["alpha/a", "beta/b"]
+    heat.log.clear()
+    second = poller.poll()
+    assert _calls(heat, "resources.list") == []
+    assert sorted(second.tables["resources"].rows) == \
+        sorted(first.tables["resources"].rows)
+    heat.by_id("b")["updated_time"] = "2030-01-01T00:00:00Z"
+    heat.log.clear()
+    third = poller.poll()
+    assert _calls(heat, "resources.list") == ["beta/b"]
+    assert len(third.tables["resources"].rows) == 3
+    # Metadata: every resource here is one whose metadata Heat's code
+    # fixes (a RandomString created from a definition without metadata).
+    assert heat.calls["resources.metadata"] == 0
+
+
+def test_events_default_mode(run, heat):
+    poller = run(("events", events_family))
+    first = poller.poll()
+    assert first.ok, first.errors
+    assert len(first.tables["events"].rows) == 9
+    # One list per root stack (alpha with nested_depth), a detail per
+    # resource event only: a stack's own events are known.
+    lists = [(i, kw.get("nested_depth"), kw.get("marker"))
+             for k, i, kw in heat.log if k == "events.list"]
+    assert sorted(lists) == [("alpha/a", 2, None), ("beta/b", None, None)]
+    assert heat.calls["events.get"] == 3
+    own = {r[0]: r[5] for r in first.tables["events"].rows}
+    assert own["e-a-0"] == "OS::Heat::Stack"
+    assert own["e-a-1"] == "OS::Heat::RandomString"
+    props = {(r[0], r[1]) for r in
+             first.tables["events_resource_properties"].rows}
+    assert props == {("e-a-1", "length"), ("e-an-5", "length"),
+                     ("e-b-9", "length")}
+    heat.log.clear()
+    second = poller.poll()
+    lists = [(i, kw.get("marker")) for k, i, kw in heat.log
+             if k == "events.list"]
+    # Incremental: after the newest settled event of each tree.
+    assert sorted(lists) == [("alpha/a", "e-an-6"), ("beta/b", "e-b-10")]
+    assert heat.calls["events.get"] == 3
+    assert sorted(second.tables["events"].rows) == \
+        sorted(first.tables["events"].rows)
+
+
+def test_events_changed_only_and_full_refresh(run, heat):
+    poller = run(("events", events_family), changed_stacks_only=True,
+                 full_refresh_every=3)
+    first = poller.poll()
+    heat.log.clear()
+    second = poller.poll()
+    assert heat.calls["events.list"] == 2       # only poll 1 listed
+    assert sorted(second.tables["events"].rows) == \
+        sorted(first.tables["events"].rows)
+    # beta changes: only its tree is listed, from its marker.
+    heat.add_event("b", "r", "phys-b", "UPDATE_COMPLETE", 30)
+    heat.by_id("b")["updated_time"] = "2030-01-01T00:00:00Z"
+    heat.log.clear()
+    third = poller.poll()                       # poll 3
+    assert [(i, kw.get("marker")) for k, i, kw in heat.log
+            if k == "events.list"] == [("beta/b", "e-b-10")]
+    assert len(third.tables["events"].rows) == 10
+    assert heat.calls["events.get"] == 4
+    # Poll 4 is a full refresh: every tree from its first event, no new
+    # detail (an event never changes).
+    heat.log.clear()
+    fourth = poller.poll()
+    assert sorted((i, kw.get("marker")) for k, i, kw in heat.log
+                  if k == "events.list") == [("alpha/a", None),
+                                             ("beta/b", None)]
+    assert heat.calls["events.get"] == 4
+    assert fourth.stats["full_refresh"] is True
+    assert sorted(fourth.tables["events"].rows) == \
+        sorted(third.tables["events"].rows)
+
+
+def test_snapshots_default_and_changed_only(run, heat):
+    poller = run(("snapshots", snapshots_family))
+    poller.poll()
+    poller.poll()
+    assert heat.calls["stacks.snapshot_list"] == 6     # every stack, always
+
+
+def test_snapshots_changed_only(run, heat):
+    poller = run(("snapshots", snapshots_family), changed_stacks_only=True)
+    first = poller.poll()
+    second = poller.poll()
+    assert heat.calls["stacks.snapshot_list"] == 3
+    assert sorted(second.tables["snapshots"].rows) == \
+        sorted(first.tables["snapshots"].rows)
+    assert len(first.tables["snapshots"].rows) == 3
+    heat.by_id("an")["stack_status"] = "SNAPSHOT_COMPLETE"
+    heat.log.clear()
+    third = poller.poll()
+    assert _calls(heat, "stacks.snapshot_list") == ["alpha-group-x1y2z3/an"]
+    assert len(third.tables["snapshots"].rows) == 3
+
+
+def test_map_cached_answers_hits_inline(heat):
+    import concurrent.futures
+    import threading
+    conn = types.SimpleNamespace(heat=heat)
+    main = threading.current_thread()
+    where = {}
+
+    def fn(x):
+        where[x] = threading.current_thread() is main
+        return x * 10
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        ctx = context.PollContext(conn, None, pool)
+        assert ctx.map_cached(fn, [1, 2, 3, 4],
+                              lambda x: "hit" if x % 2 else None) == [
+            "hit", 20, "hit", 40]
+    assert sorted(where) == [2, 4]         # only the misses ran fn
+    assert (ctx.items_done, ctx.items_total) == (2, 2)
