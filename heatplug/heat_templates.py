@@ -50,15 +50,15 @@ def references(expr):
 def section(template, *keys, strict=False):
     """The first of ``keys`` (``"parameters", "Parameters"``) in ``template``.
 
-    :param strict: raise ``ValueError`` when the section is not a map
-        (otherwise such a section reads as empty).
+    :param strict: raise ``ValueError`` when the section is neither a map
+        nor empty (otherwise such a section reads as empty).
     """
     for key in keys:
         if key in template:
             value = template[key]
             if isinstance(value, dict):
                 return value
-            if strict and value is not None:
+            if strict and value:
                 raise ValueError("template section %s is a %s, not a map"
                                  % (key, type(value).__name__))
             return {}

@@ -6,6 +6,7 @@ fit a Congress column.
 """
 
 import contextlib
+import functools
 import itertools
 import json
 import logging
@@ -64,6 +65,25 @@ def _short(value):
         text = "<%s: str() failed: %s>" % (type(value).__name__,
                                             type(exc).__name__)
     return text if len(text) <= MAX_REASON else text[:MAX_REASON] + "..."
+
+
+def split_status(status):
+    """Heat's combined status, ``"CREATE_IN_PROGRESS"`` ->
+    ``("CREATE", "IN_PROGRESS")``; anything else -> ``(None, status)``."""
+    if isinstance(status, str):
+        return _split_status(status)
+    return None, status
+
+
+@functools.lru_cache(maxsize=256)
+def _split_status(status):
+    if "_" not in status:
+        return None, status
+    for state in ("IN_PROGRESS", "COMPLETE", "FAILED"):
+        if status.endswith("_" + state):
+            return status[:-len(state) - 1], state
+    action, _, state = status.partition("_")
+    return action, state
 
 
 class Rows(dict):

@@ -64,6 +64,7 @@ from heatclient import exc as heat_exc
 
 import heatplug
 from heatplug import context
+from heatplug import heat_templates
 from heatplug import redact
 from heatplug import translation
 
@@ -600,81 +601,25 @@ _NUMBERS = frozenset((int, float, bool))
 #: templates make passwords): properties built from them are redacted
 SECRET_RESOURCE_TYPES = ("OS::Heat::RandomString",)
 
-_PARAM_FUNCS = ("get_param",)
-_RESOURCE_FUNCS = ("get_attr", "get_resource", "Fn::GetAtt")
-_EITHER_FUNCS = ("Ref",)     # CFN: a parameter or a resource
-
-
-def _first(func, arg):
-    if isinstance(arg, (list, tuple)):
-        return arg[0] if arg else None
-    if func == "Fn::GetAtt" and isinstance(arg, str):    # "Res.attr"
-        return arg.split(".", 1)[0]
-    return arg
-
-
-def _references(expr):
-    """``(parameters, resources)`` an unresolved template expression names;
-    CFN ``Ref`` names land in both."""
-    params, resources = set(), set()
-    todo = [expr]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, dict):
-            for key, arg in node.items():
-                if key in _PARAM_FUNCS + _RESOURCE_FUNCS + _EITHER_FUNCS:
-                    name = _first(key, arg)
-                    if isinstance(name, str):
-                        if key in _PARAM_FUNCS + _EITHER_FUNCS:
-                            params.add(name)
-                        if key in _RESOURCE_FUNCS + _EITHER_FUNCS:
-                            resources.add(name)
-                todo.append(arg)
-        elif isinstance(node, (list, tuple)):
-            todo.extend(node)
-    return params, resources
-
-
-def _section(template, *keys):
-    for key in keys:
-        if key in template:
-            section = template[key] or {}
-            if not isinstance(section, dict):
-                raise ValueError("template section %s is a %s, not a map"
-                                 % (key, type(section).__name__))
-            return section
-    return {}
-
-
-def _hidden(schema):
-    if not isinstance(schema, dict):
-        return False
-    for key in ("hidden", "NoEcho"):
-        if key in schema:
-            val = schema[key]
-            if isinstance(val, bool):
-                return val
-            return str(val).strip().lower() not in ("false", "no", "0",
-                                                    "off", "")
-    return False
-
-
 def secret_properties(template):
     """``{resource: {property, ...}}``: the properties whose value depends
     on a hidden (or secret-named) parameter or on a generated secret
     (:data:`SECRET_RESOURCE_TYPES`), directly or through other resources'
     attributes (transitively).  Heat records resolved property values in
     events, hidden parameters in plain text included."""
-    params = _section(template, "parameters", "Parameters")
+    params = heat_templates.section(template, "parameters", "Parameters",
+                                    strict=True)
     secret = {n for n, s in params.items()
-              if _hidden(s) or redact.is_secret_key(n)}
-    resources = _section(template, "resources", "Resources")
+              if heat_templates.is_hidden(s) or redact.is_secret_key(n)}
+    resources = heat_templates.section(template, "resources", "Resources",
+                                       strict=True)
     refs, props = {}, {}
     for name, definition in resources.items():
         if not isinstance(definition, dict):
             continue
-        refs[name] = _references({k: v for k, v in definition.items()
-                                  if k not in ("depends_on", "DependsOn")})
+        refs[name] = heat_templates.references({
+            k: v for k, v in definition.items()
+            if k not in ("depends_on", "DependsOn")})
         props[name] = definition.get("properties",
                                      definition.get("Properties")) or {}
     tainted = {name for name, definition in resources.items()
@@ -694,29 +639,11 @@ def secret_properties(template):
             continue
         keys = set()
         for key, expr in props[name].items():
-            p, r = _references(expr)
+            p, r = heat_templates.references(expr)
             if p & secret or r & tainted:
                 keys.add(key)
         result[name] = keys
     return result
-
-
-def split_status(status):
-    """``"CREATE_IN_PROGRESS"`` -> ``("CREATE", "IN_PROGRESS")``."""
-    if isinstance(status, str):
-        return _split_status(status)
-    return None, status
-
-
-@functools.lru_cache(maxsize=256)
-def _split_status(status):
-    if "_" not in status:
-        return None, status
-    for state in ("IN_PROGRESS", "COMPLETE", "FAILED"):
-        if status.endswith("_" + state):
-            return status[:-len(state) - 1], state
-    action, _, state = status.partition("_")
-    return action, state
 
 
 def _event_rows(event, details):
@@ -729,7 +656,7 @@ def _event_rows(event, details):
     detail = details.get(eid) or {}
     get = event.get
     status = get("resource_status")
-    action, state = split_status(status)
+    action, state = translation.split_status(status)
     # Plain tuples: heatplug_translate makes every value a scalar at the end
     # (translation.normalize).
     row = (eid, stack_id, get("resource_name"), get("logical_resource_id"),

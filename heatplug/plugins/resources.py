@@ -477,17 +477,6 @@ def heatplug_fetch(ctx):
 
 # -- translate ----------------------------------------------------------------
 
-def split_status(status):
-    """``"CREATE_IN_PROGRESS"`` -> ``("CREATE", "IN_PROGRESS")``."""
-    if not isinstance(status, str) or "_" not in status:
-        return None, status
-    for state in ("IN_PROGRESS", "COMPLETE", "FAILED"):
-        if status.endswith("_" + state):
-            return status[:-len(state) - 1], state
-    action, _, state = status.partition("_")
-    return action, state
-
-
 def _json_container(text):
     text = text.strip()
     if not (text.startswith("{") or text.startswith("[")):
@@ -632,7 +621,7 @@ def _resource_rows(res, secrets):
     get = res.get
     rtype = get("resource_type")
     status = get("resource_status")
-    action, state = split_status(status)
+    action, state = translation.split_status(status)
     main = [(sid, name, stack_name, get("physical_resource_id") or None,
              rtype, status, action, state, get("resource_status_reason"),
              get("creation_time"), get("updated_time"), get("description"),

@@ -47,15 +47,6 @@ TABLES = [
 ]
 
 
-def split_status(status):
-    """``"CREATE_IN_PROGRESS"`` -> ``("CREATE", "IN_PROGRESS")``."""
-    if not isinstance(status, str) or "_" not in status:
-        return None, status
-    for state in ("IN_PROGRESS", "COMPLETE", "FAILED"):
-        if status.endswith("_" + state):
-            return status[:-len(state) - 1], state
-    action, _, state = status.partition("_")
-    return action, state
 
 
 @heatplug.hookimpl
@@ -85,7 +76,7 @@ def heatplug_translate(raw):
             sid = stack["id"]
             if not isinstance(sid, str) or not sid:
                 raise ValueError("no stack id")
-            action, state = split_status(stack.get("stack_status"))
+            action, state = translation.split_status(stack.get("stack_status"))
             rows.add("stacks", sid, stack.get("stack_name"),
                      stack.get("description"), stack.get("creation_time"),
                      stack.get("updated_time"), stack.get("deletion_time"),

@@ -21,6 +21,7 @@ import pathlib
 import pytest
 
 from heatplug import redact
+from heatplug import translation
 from heatplug.plugins import events
 
 FIXTURE = (pathlib.Path(__file__).resolve().parents[2] / "fixtures"
@@ -298,12 +299,12 @@ def test_signed_urls_inside_text_are_redacted():
 
 
 def test_split_status():
-    assert events.split_status("CREATE_IN_PROGRESS") == ("CREATE",
+    assert translation.split_status("CREATE_IN_PROGRESS") == ("CREATE",
                                                          "IN_PROGRESS")
-    assert events.split_status("SIGNAL_COMPLETE") == ("SIGNAL", "COMPLETE")
-    assert events.split_status("ROLLBACK_FAILED") == ("ROLLBACK", "FAILED")
-    assert events.split_status("INIT") == (None, "INIT")
-    assert events.split_status(None) == (None, None)
+    assert translation.split_status("SIGNAL_COMPLETE") == ("SIGNAL", "COMPLETE")
+    assert translation.split_status("ROLLBACK_FAILED") == ("ROLLBACK", "FAILED")
+    assert translation.split_status("INIT") == (None, "INIT")
+    assert translation.split_status(None) == (None, None)
 
 
 def test_trees_and_depths():
