@@ -14,7 +14,9 @@ Both run in this process, one after the other, against the same Heat:
   ``poll()``, without the message bus).
 
 For each: ``--cold`` cold polls (a new poller / driver each time: empty
-caches) and ``--steady`` polls of one poller after its cold poll.  Measured
+caches) and ``--steady`` polls of one poller after its cold poll, the
+readers taking turns poll by poll (the machine's load drifts, and it slows
+a reader bound by Heat's CPU more than one bound by Heat's latency).  Measured
 per poll: HTTP round trips and bytes (a counting adapter on the session,
 redirects included), wall seconds, CPU seconds of this process, CPU seconds
 of the Heat server process (``--heat-pid``), and rows per table.
@@ -137,36 +139,64 @@ class CongressRunner:
 
 # -- the runs ----------------------------------------------------------------
 
-def run_heatplug(endpoint, heat_pid, cold, steady, log, **overrides):
-    """``cold`` cold polls (a new poller each), then ``steady`` polls of the
-    last poller, then one more: a full refresh (``full_refresh_every`` is
-    set so that it falls there)."""
-    colds, steadies, poller = [], [], None
-    overrides.setdefault("full_refresh_every", steady + 1)
-    for i in range(cold):
-        poller = heatplug_poller(endpoint, **overrides)
-        colds.append(heatplug_poll(poller, heat_pid))
-        log("cold", i + 1, colds[-1])
-    for i in range(steady):
-        steadies.append(heatplug_poll(poller, heat_pid))
-        assert not steadies[-1]["full_refresh"]
-        log("steady", i + 1, steadies[-1])
-    full = heatplug_poll(poller, heat_pid)
-    assert full["full_refresh"]
-    log("full refresh", 1, full)
-    return {"cold": colds, "steady": steadies, "full_refresh": [full]}
+class Reader:
+    """One of the compared readers: makes a cold poller and polls it."""
+
+    def __init__(self, name, make, poll, cold, log):
+        self.name, self.make, self._poll = name, make, poll
+        self.cold_left = cold
+        self.log = log
+        self.current = None
+        self.results = {"cold": [], "steady": []}
+
+    def poll(self, kind):
+        if kind == "cold":
+            self.current = self.make()
+        measured = self._poll(self.current)
+        self.results.setdefault(kind, []).append(measured)
+        self.log(kind, len(self.results[kind]), measured)
+        return measured
 
 
-def run_congress(endpoint, heat_pid, cold, steady, log):
-    colds, steadies, runner = [], [], None
-    for i in range(cold):
-        runner = CongressRunner(endpoint)
-        colds.append(runner.poll(heat_pid))
-        log("cold", i + 1, colds[-1])
-    for i in range(steady):
-        steadies.append(runner.poll(heat_pid))
-        log("steady", i + 1, steadies[-1])
-    return {"cold": colds, "steady": steadies}
+def run_all(endpoint, heat_pid, cold, steady, runs, log, **extra):
+    """The readers of ``runs``, interleaved poll by poll (the machine's
+    load drifts, and it slows a reader bound by Heat's CPU more than one
+    bound by Heat's latency): ``cold`` cold polls each (a new poller or
+    driver each time; heatplug changed-only: one, its cold poll is
+    heatplug's), then ``steady`` polls each of the last one, then for
+    heatplug one more, a full refresh (``full_refresh_every`` is set so
+    that it falls there)."""
+    def heatplug(**overrides):
+        options = dict(extra, full_refresh_every=steady + 1, **overrides)
+        return lambda: heatplug_poller(endpoint, **options)
+
+    readers = []
+    if "heatplug" in runs:
+        readers.append(Reader("heatplug", heatplug(),
+                              lambda p: heatplug_poll(p, heat_pid), cold,
+                              log("heatplug")))
+    if "changed-only" in runs:
+        readers.append(Reader("heatplug_changed_only",
+                              heatplug(changed_stacks_only=True),
+                              lambda p: heatplug_poll(p, heat_pid), 1,
+                              log("heatplug changed-only")))
+    if "congress" in runs:
+        readers.append(Reader("congress", lambda: CongressRunner(endpoint),
+                              lambda r: r.poll(heat_pid), cold,
+                              log("congress")))
+    for _ in range(cold):
+        for reader in readers:
+            if reader.cold_left:
+                reader.cold_left -= 1
+                reader.poll("cold")
+    for _ in range(steady):
+        for reader in readers:
+            measured = reader.poll("steady")
+            assert not measured.get("full_refresh")
+    for reader in readers:
+        if reader.name.startswith("heatplug"):
+            assert reader.poll("full_refresh")["full_refresh"]
+    return {reader.name: reader.results for reader in readers}
 
 
 def summary(polls):
@@ -213,21 +243,8 @@ def main(argv=None):
         extra["max_workers"] = args.max_workers
     results = {"label": args.label, "endpoint": args.endpoint,
                "loadavg_start": os.getloadavg()}
-    runs = args.runs.split(",")
-    raw = {}
-    if "heatplug" in runs:
-        raw["heatplug"] = run_heatplug(args.endpoint, args.heat_pid,
-                                       args.cold, args.steady,
-                                       logger("heatplug"), **extra)
-    if "changed-only" in runs:
-        raw["heatplug_changed_only"] = run_heatplug(
-            args.endpoint, args.heat_pid, 1, args.steady,
-            logger("heatplug changed-only"), changed_stacks_only=True,
-            **extra)
-    if "congress" in runs:
-        raw["congress"] = run_congress(args.endpoint, args.heat_pid,
-                                       args.cold, args.steady,
-                                       logger("congress"))
+    raw = run_all(args.endpoint, args.heat_pid, args.cold, args.steady,
+                  args.runs.split(","), logger, **extra)
     results["loadavg_end"] = os.getloadavg()
     if "heatplug" in raw:
         tables = raw["heatplug"]["cold"][-1]["tables"]

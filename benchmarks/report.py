@@ -228,8 +228,11 @@ def plot(polls, translate, path):
         ax.set_title(title)
         if key == "requests":
             ax.set_yscale("log")
+            ax.set_ylim(top=ax.get_ylim()[1] * 12)    # room for the legend
+        else:
+            ax.set_ylim(top=ax.get_ylim()[1] * 1.25)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(fontsize=8, loc="upper right")
+    axes[0].legend(fontsize=8, loc="upper left", ncol=2)
     if translate:
         ax = axes[2]
         names = ("congress", "heatplug")
