@@ -346,6 +346,44 @@ class FamilyContext:
     def map_cached(self, fn, items, cached):
         return self._poll.map_cached(fn, items, cached)
 
+    def per_stack(self, kind, read, reuse=None):
+        """Read one record per listed stack, once per stack signature.
+
+        ``read(stack)`` (run on the worker pool) returns the stack's record,
+        or None when the stack vanished meanwhile.  A record read in an
+        earlier poll is answered again without a call when the stack's
+        signature (:func:`stack_signature`) is what it was then, the stack
+        is not in progress, this is not a full refresh, and ``reuse(stack,
+        record)`` (default: always) says so.  The records are kept in
+        ``self.cache[kind]`` with the signature they were read under; ids
+        that left the stack list are dropped.
+
+        Returns ``{stack_id: record}`` in stack-list order.  The signature
+        kept is the one of this poll's stack list, taken *before* the read:
+        a change after it changes the signature the next poll sees.
+        """
+        stacks = [s for s in self.stacks() if s.get("id")]
+        kept = self.cache.get(kind, {})
+
+        def hit(stack):
+            found = kept.get(stack["id"])
+            sig = stack_signature(stack)
+            if (found is None or sig is None or found[0] != sig
+                    or self.full_refresh
+                    or (reuse is not None and not reuse(stack, found[1]))):
+                return None
+            return found
+
+        def one(stack):
+            sig = stack_signature(stack)
+            record = read(stack)
+            return None if record is None else (sig, record)
+
+        results = self.map_cached(one, stacks, hit)
+        fresh = {s["id"]: r for s, r in zip(stacks, results) if r is not None}
+        self.cache[kind] = fresh
+        return {sid: record for sid, (_, record) in fresh.items()}
+
     def _changed(self, kind, stacks, signatures):
         previous = self._signatures.get(kind, {})
         self.pending_signatures[kind] = {

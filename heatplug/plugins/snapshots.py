@@ -1,20 +1,33 @@
 """The ``snapshots`` family: the snapshots of every stack.
 
 Heat has no global snapshot list (``GET /v1/{project}/snapshots`` is a 404):
-the only list is per stack, ``GET /stacks/{name}/{id}/snapshots``, so this
-family costs one call per stack, every poll.  Nested stacks are included:
+the only list is per stack, ``GET /stacks/{name}/{id}/snapshots``: the
+first poll costs one call per stack.  Nested stacks are included:
 Heat lets a nested stack be snapshotted on its own (its snapshots are listed
 only under it), while a parent's snapshot adds no snapshot to its nested
 stacks.
 
-No cache by default: taking a snapshot moves the stack to SNAPSHOT_COMPLETE
-and bumps its ``updated_time`` only to the second (two snapshots in one
-second leave the signature unchanged), and deleting a snapshot changes
-nothing on the stack, so the stack list cannot tell when a stack's
-snapshots changed.  Only with ``[heatplug] changed_stacks_only`` (whose
-price that is) are a stack's snapshots read again just when its signature
-changed (``ctx.changed_stacks()``) or at a full refresh, and kept in
-``ctx.cache`` in between.
+What Heat's code says about when the list changes (``heat/engine``,
+``service.stack_snapshot``, ``stack.Stack.snapshot``): *taking* a snapshot
+always runs the stack's SNAPSHOT action, which moves the stack to
+SNAPSHOT_IN_PROGRESS and sets its ``updated_time``, so it changes the
+stack's signature in the stack list; *deleting* one changes nothing on the
+stack.  So the family keeps each stack's list with the signature it was
+read under (``ctx.per_stack``) and reads it again:
+
+- every poll for a stack that had snapshots at the last read (one may have
+  been deleted since);
+- every poll for a stack whose status is SNAPSHOT_* (two snapshots within
+  one second of ``updated_time`` could leave the signature unchanged);
+- when the stack's signature changed, the stack is in progress, it is new,
+  and at a full refresh.
+
+A stack that had none and whose signature is unchanged still has none: on
+a steady poll the family reads only the stacks that have (or just had)
+snapshots, instead of every stack.  With ``[heatplug]
+changed_stacks_only`` (whose price that is) a stack that has snapshots is
+also read only when its signature changed or at a full refresh: a deleted
+snapshot lingers until then.
 
 Every snapshot Heat lists carries ``data``: the whole stack as abandon data
 (template, environment with the hidden parameters' values **in plain text**,
@@ -59,10 +72,17 @@ def heatplug_tables():
     return TABLES
 
 
+def still_valid(ctx, stack, record):
+    """Whether ``record``, read under the stack's unchanged signature,
+    still answers for it (see the module docs)."""
+    if ctx.changed_only:
+        return True
+    return (record.get("snapshots") == [] and not str(
+        stack.get("stack_status") or "").startswith("SNAPSHOT"))
+
+
 @heatplug.hookimpl
 def heatplug_fetch(ctx):
-    stacks = [s for s in ctx.stacks() if s.get("id")]
-
     def one(stack):
         ident = context.stack_identifier(stack)
         try:
@@ -80,18 +100,9 @@ def heatplug_fetch(ctx):
                 "snapshots": [{k: s.get(k) for k in KEEP}
                               if isinstance(s, dict) else s for s in snaps]}
 
-    todo = ctx.changed_stacks()
-    cache = ctx.cache.get("snapshots", {})
-    read = dict(zip([s["id"] for s in todo], ctx.map(one, todo)))
-    fresh = {}
-    for stack in stacks:
-        sid = stack["id"]
-        record = read[sid] if sid in read else cache.get(sid)
-        if record is not None:
-            fresh[sid] = record
-    # Used only in changed-stacks-only mode; vanished stacks are dropped.
-    ctx.cache["snapshots"] = fresh
-    return [fresh[s["id"]] for s in stacks if s["id"] in fresh]
+    return list(ctx.per_stack(
+        "snapshots", one,
+        reuse=lambda stack, record: still_valid(ctx, stack, record)).values())
 
 
 @heatplug.hookimpl

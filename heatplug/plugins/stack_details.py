@@ -127,16 +127,6 @@ KEEP = ("id", "description", "template_description", "timeout_mins",
         "notification_topics")
 
 
-def signature(stack):
-    """What must be unchanged in the stack list for a cached detail."""
-    return (stack.get("stack_status"), stack.get("stack_status_reason"),
-            stack.get("updated_time"))
-
-
-def cacheable(stack):
-    return not str(stack.get("stack_status") or "").endswith("IN_PROGRESS")
-
-
 def _secret_params(parameters):
     """Names of parameters whose values Heat masked or that look secret."""
     if not isinstance(parameters, dict):
@@ -158,18 +148,7 @@ def heatplug_tables():
 
 @heatplug.hookimpl
 def heatplug_fetch(ctx):
-    stacks = [s for s in ctx.stacks() if s.get("id")]
-    cache = ctx.cache.get("details", {})
-
-    def hit(stack):
-        found = cache.get(stack["id"])
-        if (found is not None and found[0] == signature(stack)
-                and cacheable(stack) and not ctx.full_refresh):
-            return found
-        return None
-
     def one(stack):
-        sig = signature(stack)
         ident = context.stack_identifier(stack)
         try:
             detail = context.to_dict(ctx.heat.stacks.get(ident))
@@ -181,18 +160,19 @@ def heatplug_fetch(ctx):
         except heat_exc.HTTPNotFound:
             LOG.debug("stack %s vanished before its detail was read", ident)
             return None
-        return sig, record
+        return record
 
-    results = ctx.map_cached(one, stacks, hit)
-    fresh = {s["id"]: r for s, r in zip(stacks, results) if r is not None}
-    ctx.cache["details"] = fresh   # ids that left the list are dropped
+    # Cached per stack signature (ctx.per_stack): a detail changes only
+    # with the stack's status, status reason or updated time.
+    fresh = ctx.per_stack("details", one)
+    stacks = [s for s in ctx.stacks() if s.get("id")]
     inherits = _inherited_secrets(ctx, stacks, fresh)
-    for sid, (_, record) in fresh.items():
+    for sid, record in fresh.items():
         if sid in inherits:
             record["inherits_secret"] = True
         else:
             record.pop("inherits_secret", None)
-    return [fresh[s["id"]][1] for s in stacks if s["id"] in fresh]
+    return list(fresh.values())
 
 
 def _owner(child, parent):
@@ -223,7 +203,7 @@ def _inherited_secrets(ctx, stacks, fresh):
         "all of them" (unknown)."""
         if pid in tainted:
             return tainted[pid]
-        record = fresh.get(pid, (None, None))[1]
+        record = fresh.get(pid)
         result = set()
         if record is None:
             result = None

@@ -126,16 +126,6 @@ TABLES = [
 TABLE_NAMES = tuple(t.name for t in TABLES)
 
 
-def signature(stack):
-    """What must be unchanged in the stack list for a cached template."""
-    return (stack.get("stack_status"), stack.get("stack_status_reason"),
-            stack.get("updated_time"))
-
-
-def cacheable(stack):
-    return not str(stack.get("stack_status") or "").endswith("IN_PROGRESS")
-
-
 # Resource and output keys translate reads; everything else (properties,
 # metadata, update policies, output values) is dropped at fetch.
 _RESOURCE_KEEP = ("type", "Type", "depends_on", "DependsOn", "condition",
@@ -171,18 +161,7 @@ def heatplug_tables():
 
 @heatplug.hookimpl
 def heatplug_fetch(ctx):
-    stacks = [s for s in ctx.stacks() if s.get("id")]
-    cache = ctx.cache.get("templates", {})
-
-    def hit(stack):
-        found = cache.get(stack["id"])
-        if (found is not None and found[0] == signature(stack)
-                and cacheable(stack) and not ctx.full_refresh):
-            return found
-        return None
-
     def one(stack):
-        sig = signature(stack)
         ident = context.stack_identifier(stack)
         try:
             template = ctx.shared(TEMPLATE_KEY % stack["id"],
@@ -190,12 +169,11 @@ def heatplug_fetch(ctx):
         except heat_exc.HTTPNotFound:
             LOG.debug("stack %s vanished before its template was read", ident)
             return None
-        return sig, {"stack_id": stack["id"], "template": slim(template)}
+        return {"stack_id": stack["id"], "template": slim(template)}
 
-    results = ctx.map_cached(one, stacks, hit)
-    fresh = {s["id"]: r for s, r in zip(stacks, results) if r is not None}
-    ctx.cache["templates"] = fresh   # ids that left the list are dropped
-    return [fresh[s["id"]][1] for s in stacks if s["id"] in fresh]
+    # Cached per stack signature (ctx.per_stack): Heat changes a stack's
+    # template only through an action that changes the signature.
+    return list(ctx.per_stack("templates", one).values())
 
 
 # -- translation -------------------------------------------------------------

@@ -8,10 +8,14 @@ it afterwards.  The table is compared with direct heatclient reads
 """
 
 import json
+import os
 import time
 
 import pytest
 
+from heatplug import core
+from heatplug import manager
+from heatplug import opts
 from tests.functional import conftest
 
 CANARY = "canary-snapshot-data-4Hx8"
@@ -134,8 +138,86 @@ def test_the_data_blob_never_leaves_fetch(data, heat_lists, snapped):
     assert CANARY not in json.dumps(data)
 
 
-def test_one_request_per_stack_every_poll(data, heat_lists):
+def test_one_request_per_stack_on_a_cold_poll(data, heat_lists):
     stats = data["stats"]
     assert stats["families"]["snapshots"]["requests"] == len(heat_lists)
     assert stats["requests"] == 1 + len(heat_lists)
     assert stats["shared_requests"] == 1
+
+
+@pytest.fixture
+def poller(local_heat, monkeypatch):
+    for key in [k for k in os.environ if k.startswith("OS_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("OS_AUTH_TYPE", "none")
+    monkeypatch.setenv("OS_ENDPOINT", local_heat.endpoint)
+    conf = opts.make_conf()
+    conf.set_override("enabled_plugins", ["snapshots"], "heatplug")
+    return core.Poller(conf, manager.build_plugin_manager(conf))
+
+
+def _snapshot_poll(poller):
+    result = poller.poll()
+    assert result.ok, result.errors
+    family = result.stats["families"]["snapshots"]
+    return sorted(result.tables["snapshots"].rows), family["requests"]
+
+
+def _heat_rows(heat):
+    return sorted(
+        (s["id"], st.id, s["name"], s["action"], s["status"],
+         s["status_reason"], s["creation_time"])
+        for st in heat.stacks.list(show_nested=True)
+        for s in heat.stacks.snapshot_list(
+            "%s/%s" % (st.stack_name, st.id))["snapshots"])
+
+
+def test_steady_polls_read_only_stacks_that_may_have_snapshots(
+        heat, poller, snapped):
+    """A stack that had no snapshot and whose signature is unchanged is not
+    read again; one that has snapshots is read every poll (a deletion
+    changes nothing on the stack); taking a snapshot changes the stack's
+    signature, so it is seen on the next poll."""
+    rows, requests = _snapshot_poll(poller)
+    stacks = list(heat.stacks.list(show_nested=True))
+    assert requests == len(stacks)
+    assert rows == _heat_rows(heat)
+    with_snaps = {snapped["stack"]["id"], snapped["child"]}
+    snapshotting = {s.id for s in stacks
+                    if s.stack_status.startswith("SNAPSHOT")}
+    assert with_snaps <= snapshotting
+
+    rows2, requests2 = _snapshot_poll(poller)
+    assert rows2 == rows
+    assert requests2 == len(snapshotting), "only stacks that may have some"
+
+    # A deletion leaves the stack's signature as it was: still seen.
+    ident = "%s/%s" % (snapped["stack"]["stack_name"], snapped["stack"]["id"])
+    gone = snapped["snaps"]["f1-root-1"]["id"]
+    heat.stacks.snapshot_delete(ident, gone)
+    deadline = time.monotonic() + 60
+    while gone in {s["id"] for s in heat.stacks.snapshot_list(ident)[
+            "snapshots"]}:
+        assert time.monotonic() < deadline, "snapshot not deleted"
+        time.sleep(0.2)
+    rows3, _ = _snapshot_poll(poller)
+    assert gone not in {r[0] for r in rows3}
+    assert rows3 == _heat_rows(heat)
+
+    # A stack without snapshots that gets one: its signature changes.
+    late = conftest.create_stack(heat, "f1-snap-late", {
+        "heat_template_version": "2018-08-31",
+        "resources": {"v": {"type": "OS::Heat::Value",
+                            "properties": {"value": "x"}}}})
+    late_ident = "%s/%s" % (late["stack_name"], late["id"])
+    try:
+        rows4, requests4 = _snapshot_poll(poller)     # new stack: read
+        assert late["id"] not in {r[1] for r in rows4}
+        rows5, requests5 = _snapshot_poll(poller)     # unchanged: not read
+        assert requests5 == requests4 - 1
+        snap = _snapshot(heat, late_ident, "f1-late")
+        rows6, requests6 = _snapshot_poll(poller)
+        assert (snap["id"], late["id"]) in {r[:2] for r in rows6}
+        assert rows6 == _heat_rows(heat)
+    finally:
+        heat.stacks.delete(late_ident)

@@ -44,6 +44,7 @@ class TreeHeat:
                            _stack("an", "alpha-group-x1y2z3", parent="a"),
                            _stack("b", "beta")]
         self.evts = {}
+        self.snapshotless = set()
         for n, s in enumerate(self.stack_list):
             self.add_event(s["id"], s["stack_name"], s["id"],
                            "CREATE_IN_PROGRESS", n * 4)
@@ -113,6 +114,8 @@ class TreeHeat:
     def _snapshots(self, ident):
         self._count("stacks.snapshot_list", ident)
         sid = self._sid(ident)
+        if sid in self.snapshotless:
+            return {"snapshots": []}
         return {"snapshots": [{"id": "snap-" + sid, "name": "s",
                                "status": "COMPLETE", "data": {"x": 1}}]}
 
@@ -395,7 +398,53 @@ def test_snapshots_default_and_changed_only(run, heat):
     poller = run(("snapshots", snapshots_family))
     poller.poll()
     poller.poll()
-    assert heat.calls["stacks.snapshot_list"] == 6     # every stack, always
+    assert heat.calls["stacks.snapshot_list"] == 6     # they have snapshots
+
+
+def test_snapshots_default_skips_unchanged_stacks_that_had_none(run, heat):
+    heat.snapshotless = {"a", "b"}
+    poller = run(("snapshots", snapshots_family))
+    first = poller.poll()
+    assert _calls(heat, "stacks.snapshot_list") == [
+        "alpha-group-x1y2z3/an", "alpha/a", "beta/b"]
+    heat.log.clear()
+    second = poller.poll()
+    # "an" has one (it may be deleted any time); "a" and "b" had none and
+    # their signatures did not change.
+    assert _calls(heat, "stacks.snapshot_list") == ["alpha-group-x1y2z3/an"]
+    assert second.tables["snapshots"].rows == first.tables["snapshots"].rows
+    assert [r[0] for r in second.tables["snapshots"].rows] == ["snap-an"]
+
+    # The snapshot of "an" is deleted: seen at once, and from then on "an"
+    # is not read while its signature stays.
+    heat.snapshotless.add("an")
+    heat.log.clear()
+    assert poller.poll().tables["snapshots"].rows == []
+    assert _calls(heat, "stacks.snapshot_list") == ["alpha-group-x1y2z3/an"]
+    heat.log.clear()
+    poller.poll()
+    assert _calls(heat, "stacks.snapshot_list") == []
+
+    # Taking a snapshot changes the stack's status: read again; a stack in
+    # SNAPSHOT_* is read every poll even without a snapshot.
+    heat.snapshotless.discard("b")
+    heat.by_id("b")["stack_status"] = "SNAPSHOT_COMPLETE"
+    heat.log.clear()
+    third = poller.poll()
+    assert _calls(heat, "stacks.snapshot_list") == ["beta/b"]
+    assert [r[0] for r in third.tables["snapshots"].rows] == ["snap-b"]
+    heat.snapshotless.add("b")
+    heat.log.clear()
+    assert poller.poll().tables["snapshots"].rows == []
+    heat.log.clear()
+    poller.poll()
+    assert _calls(heat, "stacks.snapshot_list") == ["beta/b"]
+
+    # In progress: always read; a full refresh reads every stack.
+    heat.by_id("a")["stack_status"] = "UPDATE_IN_PROGRESS"
+    heat.log.clear()
+    poller.poll()
+    assert _calls(heat, "stacks.snapshot_list") == ["alpha/a", "beta/b"]
 
 
 def test_snapshots_changed_only(run, heat):

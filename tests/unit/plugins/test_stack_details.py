@@ -20,6 +20,7 @@ import types
 import pytest
 from heatclient import exc as heat_exc
 
+from heatplug import context
 from heatplug import heat_templates
 from heatplug import redact
 from heatplug.plugins import stack_details
@@ -223,6 +224,9 @@ class FakeCtx:
 
     def map_cached(self, fn, items, cached):
         return [cached(i) if cached(i) is not None else fn(i) for i in items]
+
+    # The real per-stack cache, over this fake's stacks, cache and map.
+    per_stack = context.FamilyContext.per_stack
 
 
 def _listed(raw, status="CREATE_COMPLETE"):
