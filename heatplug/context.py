@@ -349,8 +349,9 @@ class FamilyContext:
     def per_stack(self, kind, read, reuse=None):
         """Read one record per listed stack, once per stack signature.
 
-        ``read(stack)`` (run on the worker pool) returns the stack's record,
-        or None when the stack vanished meanwhile.  A record read in an
+        ``read(stack)`` (run on the worker pool) returns the stack's record;
+        a stack that vanished since the stack list (``read`` returns None or
+        raises Heat's 404) has none.  A record read in an
         earlier poll is answered again without a call when the stack's
         signature (:func:`stack_signature`) is what it was then, the stack
         is not in progress, this is not a full refresh, and ``reuse(stack,
@@ -376,7 +377,12 @@ class FamilyContext:
 
         def one(stack):
             sig = stack_signature(stack)
-            record = read(stack)
+            try:
+                record = read(stack)
+            except heat_exc.HTTPNotFound:
+                LOG.debug("%s: stack %s vanished before it was read", kind,
+                          stack_identifier(stack))
+                return None
             return None if record is None else (sig, record)
 
         results = self.map_cached(one, stacks, hit)

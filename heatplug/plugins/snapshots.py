@@ -36,15 +36,9 @@ own scalars: ``data`` never leaves it, and Heat offers no way to list
 without it (bytes per call grow with the stack and its snapshots).
 """
 
-import logging
-
-from heatclient import exc as heat_exc
-
 import heatplug
 from heatplug import context
 from heatplug import translation
-
-LOG = logging.getLogger(__name__)
 
 SOURCE = ("GET /v1/{project}/stacks/{name}/{id}/snapshots "
           "(stacks.snapshot_list), per stack; the data blob is dropped")
@@ -84,13 +78,7 @@ def still_valid(ctx, stack, record):
 @heatplug.hookimpl
 def heatplug_fetch(ctx):
     def one(stack):
-        ident = context.stack_identifier(stack)
-        try:
-            body = ctx.heat.stacks.snapshot_list(ident)
-        except heat_exc.HTTPNotFound:
-            LOG.debug("stack %s vanished before its snapshots were read",
-                      ident)
-            return None
+        body = ctx.heat.stacks.snapshot_list(context.stack_identifier(stack))
         snaps = (body or {}).get("snapshots") if isinstance(body, dict) \
             else body
         if not isinstance(snaps, list):

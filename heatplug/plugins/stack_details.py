@@ -150,16 +150,12 @@ def heatplug_tables():
 def heatplug_fetch(ctx):
     def one(stack):
         ident = context.stack_identifier(stack)
-        try:
-            detail = context.to_dict(ctx.heat.stacks.get(ident))
-            record = {k: detail.get(k) for k in KEEP}
-            if needs_template(record):
-                record["template"] = ctx.shared(
-                    TEMPLATE_KEY % stack["id"],
-                    lambda: ctx.heat.stacks.template(ident))
-        except heat_exc.HTTPNotFound:
-            LOG.debug("stack %s vanished before its detail was read", ident)
-            return None
+        detail = context.to_dict(ctx.heat.stacks.get(ident))
+        record = {k: detail.get(k) for k in KEEP}
+        if needs_template(record):
+            record["template"] = ctx.shared(
+                TEMPLATE_KEY % stack["id"],
+                lambda: ctx.heat.stacks.template(ident))
         return record
 
     # Cached per stack signature (ctx.per_stack): a detail changes only

@@ -31,16 +31,10 @@ a full refresh (``ctx.full_refresh``), which reads every template again;
 ids that left the list are dropped.
 """
 
-import logging
-
-from heatclient import exc as heat_exc
-
 import heatplug
 from heatplug import context
 from heatplug import redact
 from heatplug import translation
-
-LOG = logging.getLogger(__name__)
 
 SOURCE = ("GET /v1/{project}/stacks/{name}/{id}/template (stacks.template), "
           "per stack")
@@ -163,12 +157,8 @@ def heatplug_tables():
 def heatplug_fetch(ctx):
     def one(stack):
         ident = context.stack_identifier(stack)
-        try:
-            template = ctx.shared(TEMPLATE_KEY % stack["id"],
-                                  lambda: ctx.heat.stacks.template(ident))
-        except heat_exc.HTTPNotFound:
-            LOG.debug("stack %s vanished before its template was read", ident)
-            return None
+        template = ctx.shared(TEMPLATE_KEY % stack["id"],
+                              lambda: ctx.heat.stacks.template(ident))
         return {"stack_id": stack["id"], "template": slim(template)}
 
     # Cached per stack signature (ctx.per_stack): Heat changes a stack's
