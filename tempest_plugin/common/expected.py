@@ -14,6 +14,12 @@ JSON value or text with ``<redacted>`` inside) agrees with Heat's value when
 everything outside the redacted parts is equal and Heat's value is not null.
 The tests check separately that redaction neither leaks the secrets they
 planted nor hides values that are not secret.
+
+Nothing here imports heatplug: where both must read Heat the same way (the
+``scalar``/``split_status`` conventions, HOT and CFN flag, number and
+constraint parsing in ``_flag``, ``_number``, ``_hot_constraints``,
+``_cfn_constraints``) the code is written again on purpose, so that a
+mistake in heatplug's translation cannot make its own oracle agree with it.
 """
 
 import concurrent.futures
