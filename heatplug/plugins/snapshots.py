@@ -24,7 +24,13 @@ read under (``ctx.per_stack``) and reads it again:
 
 A stack that had none and whose signature is unchanged still has none: on
 a steady poll the family reads only the stacks that have (or just had)
-snapshots, instead of every stack.  With ``[heatplug]
+snapshots, instead of every stack.  And a stack whose status is CREATE_* or
+ADOPT_* has never run another action, so never the SNAPSHOT action: it has
+no snapshot, and is not read at all (except at a full refresh after the
+first poll, which re-verifies that too).  Not covered: Heat's convergence
+engine stores the snapshot row a moment *before* it moves the stack to
+SNAPSHOT_IN_PROGRESS; if that second step fails, the snapshot exists on a
+stack still in CREATE_* and shows only at the next full refresh.  With ``[heatplug]
 changed_stacks_only`` (whose price that is) a stack that has snapshots is
 also read only when its signature changed or at a full refresh: a deleted
 snapshot lingers until then.
@@ -66,6 +72,13 @@ def heatplug_tables():
     return TABLES
 
 
+def never_acted(stack):
+    """True for a stack Heat has only created (or adopted): no action since,
+    so no SNAPSHOT action, so no snapshot of its own."""
+    return str(stack.get("stack_status") or "").startswith(
+        ("CREATE_", "ADOPT_"))
+
+
 def still_valid(ctx, stack, record):
     """Whether ``record``, read under the stack's unchanged signature,
     still answers for it (see the module docs)."""
@@ -77,7 +90,13 @@ def still_valid(ctx, stack, record):
 
 @heatplug.hookimpl
 def heatplug_fetch(ctx):
+    poll = ctx.cache["polls"] = ctx.cache.get("polls", 0) + 1
+    # A full refresh after the first poll re-verifies never_acted() too.
+    reverify = ctx.full_refresh and poll > 1
+
     def one(stack):
+        if not reverify and never_acted(stack):
+            return {"stack_id": stack["id"], "snapshots": []}
         body = ctx.heat.stacks.snapshot_list(context.stack_identifier(stack))
         snaps = (body or {}).get("snapshots") if isinstance(body, dict) \
             else body

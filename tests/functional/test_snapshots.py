@@ -138,11 +138,20 @@ def test_the_data_blob_never_leaves_fetch(data, heat_lists, snapped):
     assert CANARY not in json.dumps(data)
 
 
-def test_one_request_per_stack_on_a_cold_poll(data, heat_lists):
+def test_a_cold_poll_lists_every_stack_that_ran_an_action(
+        heat, data, heat_lists):
+    """Only stacks in CREATE_* (or ADOPT_*) are not listed: they never ran
+    the SNAPSHOT action."""
+    acted = [s for s in heat.stacks.list(show_nested=True)
+             if not s.stack_status.startswith(("CREATE_", "ADOPT_"))]
+    assert 2 <= len(acted) < len(heat_lists)
     stats = data["stats"]
-    assert stats["families"]["snapshots"]["requests"] == len(heat_lists)
-    assert stats["requests"] == 1 + len(heat_lists)
+    assert stats["families"]["snapshots"]["requests"] == len(acted)
+    assert stats["requests"] == 1 + len(acted)
     assert stats["shared_requests"] == 1
+    created = [sid for sid, snaps in heat_lists.items()
+               if sid not in {s.id for s in acted}]
+    assert all(heat_lists[sid] == [] for sid in created)
 
 
 @pytest.fixture
@@ -180,7 +189,9 @@ def test_steady_polls_read_only_stacks_that_may_have_snapshots(
     signature, so it is seen on the next poll."""
     rows, requests = _snapshot_poll(poller)
     stacks = list(heat.stacks.list(show_nested=True))
-    assert requests == len(stacks)
+    acted = [s for s in stacks
+             if not s.stack_status.startswith(("CREATE_", "ADOPT_"))]
+    assert requests == len(acted)
     assert rows == _heat_rows(heat)
     with_snaps = {snapped["stack"]["id"], snapped["child"]}
     snapshotting = {s.id for s in stacks
@@ -211,13 +222,18 @@ def test_steady_polls_read_only_stacks_that_may_have_snapshots(
                             "properties": {"value": "x"}}}})
     late_ident = "%s/%s" % (late["stack_name"], late["id"])
     try:
-        rows4, requests4 = _snapshot_poll(poller)     # new stack: read
-        assert late["id"] not in {r[1] for r in rows4}
-        rows5, requests5 = _snapshot_poll(poller)     # unchanged: not read
-        assert requests5 == requests4 - 1
+        _, requests4 = _snapshot_poll(poller)     # CREATE_COMPLETE: not read
+        assert requests4 == requests2
+        heat.actions.check(late_ident)            # CHECK: an action, no snapshot
+        conftest.wait_for_stack(heat, late_ident)
+        rows5, requests5 = _snapshot_poll(poller)     # changed: read
+        assert requests5 == requests4 + 1
+        assert late["id"] not in {r[1] for r in rows5}
+        _, requests6 = _snapshot_poll(poller)     # unchanged, none: not read
+        assert requests6 == requests4
         snap = _snapshot(heat, late_ident, "f1-late")
-        rows6, requests6 = _snapshot_poll(poller)
-        assert (snap["id"], late["id"]) in {r[:2] for r in rows6}
-        assert rows6 == _heat_rows(heat)
+        rows7, _ = _snapshot_poll(poller)
+        assert (snap["id"], late["id"]) in {r[:2] for r in rows7}
+        assert rows7 == _heat_rows(heat)
     finally:
         heat.stacks.delete(late_ident)

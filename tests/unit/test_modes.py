@@ -394,7 +394,15 @@ def test_events_changed_only_and_full_refresh(run, heat):
         sorted(third.tables["events"].rows)
 
 
+def _acted(heat):
+    """Every stack has run an action since its creation (so it may have
+    snapshots)."""
+    for stack in heat.stack_list:
+        stack["stack_status"] = "UPDATE_COMPLETE"
+
+
 def test_snapshots_default_and_changed_only(run, heat):
+    _acted(heat)
     poller = run(("snapshots", snapshots_family))
     poller.poll()
     poller.poll()
@@ -402,6 +410,7 @@ def test_snapshots_default_and_changed_only(run, heat):
 
 
 def test_snapshots_default_skips_unchanged_stacks_that_had_none(run, heat):
+    _acted(heat)
     heat.snapshotless = {"a", "b"}
     poller = run(("snapshots", snapshots_family))
     first = poller.poll()
@@ -447,7 +456,35 @@ def test_snapshots_default_skips_unchanged_stacks_that_had_none(run, heat):
     assert _calls(heat, "stacks.snapshot_list") == ["alpha/a", "beta/b"]
 
 
+def test_snapshots_of_stacks_only_created_are_not_read(run, heat):
+    """CREATE_* and ADOPT_*: no action since, so no snapshot; read only at
+    a full refresh after the first poll."""
+    heat.snapshotless = {"a", "an", "b"}
+    heat.by_id("b")["stack_status"] = "ADOPT_FAILED"
+    poller = run(("snapshots", snapshots_family), full_refresh_every=3)
+    first = poller.poll()
+    assert first.ok, first.errors
+    assert first.stats["full_refresh"]
+    assert heat.calls["stacks.snapshot_list"] == 0
+    assert first.tables["snapshots"].rows == []
+    poller.poll()
+    poller.poll()
+    assert heat.calls["stacks.snapshot_list"] == 0
+    fourth = poller.poll()
+    assert fourth.stats["full_refresh"]
+    assert _calls(heat, "stacks.snapshot_list") == [
+        "alpha-group-x1y2z3/an", "alpha/a", "beta/b"]
+    # An update (or any other action) makes it a stack that may have some.
+    heat.by_id("a")["stack_status"] = "UPDATE_COMPLETE"
+    heat.snapshotless.discard("a")
+    heat.log.clear()
+    fifth = poller.poll()
+    assert _calls(heat, "stacks.snapshot_list") == ["alpha/a"]
+    assert [r[0] for r in fifth.tables["snapshots"].rows] == ["snap-a"]
+
+
 def test_snapshots_changed_only(run, heat):
+    _acted(heat)
     poller = run(("snapshots", snapshots_family), changed_stacks_only=True)
     first = poller.poll()
     second = poller.poll()
