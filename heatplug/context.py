@@ -346,7 +346,7 @@ class FamilyContext:
     def map_cached(self, fn, items, cached):
         return self._poll.map_cached(fn, items, cached)
 
-    def per_stack(self, kind, read, reuse=None):
+    def per_stack(self, kind, read, reuse=None, known=None):
         """Read one record per listed stack, once per stack signature.
 
         ``read(stack)`` (run on the worker pool) returns the stack's record;
@@ -357,7 +357,9 @@ class FamilyContext:
         is not in progress, this is not a full refresh, and ``reuse(stack,
         record)`` (default: always) says so.  The records are kept in
         ``self.cache[kind]`` with the signature they were read under; ids
-        that left the stack list are dropped.
+        that left the stack list are dropped.  ``known(stack)``, when
+        given, may answer a stack's record without a call (what Heat's code
+        says it must be), or None; such answers skip the worker pool.
 
         Returns ``{stack_id: record}`` in stack-list order.  The signature
         kept is the one of this poll's stack list, taken *before* the read:
@@ -372,7 +374,8 @@ class FamilyContext:
             if (found is None or sig is None or found[0] != sig
                     or self.full_refresh
                     or (reuse is not None and not reuse(stack, found[1]))):
-                return None
+                record = None if known is None else known(stack)
+                return None if record is None else (sig, record)
             return found
 
         def one(stack):

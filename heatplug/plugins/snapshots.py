@@ -94,9 +94,12 @@ def heatplug_fetch(ctx):
     # A full refresh after the first poll re-verifies never_acted() too.
     reverify = ctx.full_refresh and poll > 1
 
-    def one(stack):
+    def known(stack):
         if not reverify and never_acted(stack):
             return {"stack_id": stack["id"], "snapshots": []}
+        return None
+
+    def one(stack):
         body = ctx.heat.stacks.snapshot_list(context.stack_identifier(stack))
         snaps = (body or {}).get("snapshots") if isinstance(body, dict) \
             else body
@@ -109,7 +112,8 @@ def heatplug_fetch(ctx):
 
     return list(ctx.per_stack(
         "snapshots", one,
-        reuse=lambda stack, record: still_valid(ctx, stack, record)).values())
+        reuse=lambda stack, record: still_valid(ctx, stack, record),
+        known=known).values())
 
 
 @heatplug.hookimpl
