@@ -5,6 +5,10 @@ Re-exports the session fixtures of :mod:`tests.functional.conftest`
 against the same real Heat and test population as the functional tests.
 """
 
+import contextlib
+
+from stevedore import named
+
 from tests.functional.conftest import (  # noqa: F401
     heat, local_heat, population)
 
@@ -48,3 +52,18 @@ def bare_node(dse_node):
             pass
 
     return BareNode()
+
+
+@contextlib.contextmanager
+def heatplug_node(dse_node):
+    """A :func:`bare_node` whose only driver is heatplug's, found the way
+    Congress finds drivers (stevedore, the ``congress.datasource.drivers``
+    entry point); ``DseNode.loaded_drivers`` is put back on exit."""
+    mgr = named.NamedExtensionManager("congress.datasource.drivers",
+                                      names=["heatplug"])
+    saved = dse_node.DseNode.loaded_drivers
+    dse_node.DseNode.loaded_drivers = {"heatplug": mgr["heatplug"]}
+    try:
+        yield bare_node(dse_node)
+    finally:
+        dse_node.DseNode.loaded_drivers = saved

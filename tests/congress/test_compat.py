@@ -44,8 +44,10 @@ with warnings.catch_warnings():
     import congress.policy_engines.agnostic  # noqa: F401
 
 try:
+    from tests.congress.conftest import FakeNode
     from tests.congress.datalog import evaluate, make_runtime, select
 except ImportError:  # tests/congress is on sys.path (pytest rootdir insert)
+    from conftest import FakeNode
     from datalog import evaluate, make_runtime, select
 
 pytestmark = pytest.mark.congress
@@ -155,25 +157,6 @@ class TinyDriver(datasource_driver.PollingDataSourceDriver,
     @datasource_utils.update_state_on_changed("stacks")
     def _translate_stacks(self, obj):
         return self.convert_objs(obj["stacks"], self.stacks_translator)
-
-
-class FakeNode:
-    """The three DseNode methods poll() and get_status() call."""
-
-    node_id = "fake-node"
-
-    def __init__(self):
-        self.published = []
-
-    def publish_table_sequenced(self, publisher, table, data, is_snapshot,
-                                seqnum):
-        self.published.append((publisher, table, data, is_snapshot, seqnum))
-
-    def get_subscription(self, service_id):
-        return {}
-
-    def get_subscribers(self, service_id):
-        return []
 
 
 ROWS = [{"id": "id1", "stack_name": "s1", "stack_status": "CREATE_FAILED",

@@ -38,7 +38,6 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")     # eventlet, webob, oslo deprecations
     from congress import exception as congress_exc
     from keystoneauth1 import loading as ks_loading
-    from stevedore import named
 
     import heatplug
     from heatplug.congress import driver as hp_driver
@@ -46,7 +45,7 @@ with warnings.catch_warnings():
     from heatplug import manager
     from heatplug import opts
     from heatplug import redact
-    from tests.congress.conftest import FakeNode, bare_node
+    from tests.congress.conftest import FakeNode, heatplug_node
     from tests.functional import conftest as fconf
     from tests.functional import heat_fixture
 
@@ -185,12 +184,7 @@ def test_congress_validates_the_config_dict():
         _compat.init_config()
         from congress.dse2 import dse_node
 
-    mgr = named.NamedExtensionManager("congress.datasource.drivers",
-                                      names=["heatplug"])
-    saved = dse_node.DseNode.loaded_drivers
-    dse_node.DseNode.loaded_drivers = {"heatplug": mgr["heatplug"]}
-    try:
-        node = bare_node(dse_node)
+    with heatplug_node(dse_node) as node:
 
         def req(config):
             return {"name": "heatplug", "driver": "heatplug",
@@ -206,8 +200,6 @@ def test_congress_validates_the_config_dict():
         # Congress masks the secret keys when it lists datasources
         assert dse_node.DseNode.get_driver_info("heatplug")["secret"] == [
             "password"]
-    finally:
-        dse_node.DseNode.loaded_drivers = saved
 
 
 def test_datasource_info():

@@ -27,9 +27,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     _compat.init_config()
     from congress.dse2 import dse_node
-    from stevedore import named
 
-    from tests.congress.conftest import FakeNode, bare_node
+    from tests.congress.conftest import FakeNode, heatplug_node
     from tests.congress.datalog import make_runtime, select
     from tests.functional import conftest as fconf
 
@@ -122,12 +121,7 @@ def built(heat, population):
 @pytest.fixture(scope="module")
 def datasource(local_heat, built):
     """A ``heatplug`` datasource created by Congress's own code."""
-    mgr = named.NamedExtensionManager("congress.datasource.drivers",
-                                      names=["heatplug"])
-    saved = dse_node.DseNode.loaded_drivers
-    dse_node.DseNode.loaded_drivers = {"heatplug": mgr["heatplug"]}
-    try:
-        node = bare_node(dse_node)
+    with heatplug_node(dse_node) as node:
         req = {"id": str(uuid.uuid4()), "name": "heatplug",
                "driver": "heatplug", "description": "", "enabled": True,
                "config": {"endpoint": local_heat.endpoint, "poll_time": "0",
@@ -135,8 +129,6 @@ def datasource(local_heat, built):
                                           "events_resource_properties"]}}
         node.validate_create_datasource(req)
         service = node.create_datasource_service(req)
-    finally:
-        dse_node.DseNode.loaded_drivers = saved
     service.node = FakeNode()
     return service
 

@@ -16,12 +16,35 @@ import time
 
 import pytest
 import yaml
+from heatclient import exc as heat_exc
 
+from heatplug import core
+from heatplug import manager
+from heatplug import opts
 from tests.functional import heat_fixture
 
 HERE = pathlib.Path(__file__).parent
 POPULATION = HERE / "population"
 TERMINAL = ("COMPLETE", "FAILED")
+
+#: The canary secrets the population plants (``population/``): a hidden
+#: parameter, a CFN NoEcho default, a HOT hidden default and a software
+#: config input's default.  None of them may reach a row.
+CANARIES = ("canary-hidden-param-7Qz1", "canary-cfn-noecho-default-5Wm2",
+            "canary-hot-hidden-default-8Rt4",
+            "canary-hidden-config-input-3Kd9")
+
+#: A nested template (pass it as ``child.yaml``): its parameter ``word`` is
+#: the value of an ``OS::Heat::Value`` named ``echo``.
+CHILD = """
+heat_template_version: 2018-08-31
+parameters:
+  word: {type: string}
+resources:
+  echo:
+    type: OS::Heat::Value
+    properties: {value: {get_param: word}}
+"""
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +84,20 @@ def create_stack(heat, name, template, parameters=None, files=None,
                                  files=files or {}, **kwargs)
     ident = "%s/%s" % (name, created["stack"]["id"])
     return wait_for_stack(heat, ident) if wait else ident
+
+
+def delete_stack(heat, ident, timeout=60):
+    """Delete a stack and wait (up to ``timeout`` s) until the delete is no
+    longer in progress; a stack Heat does not know is gone already."""
+    try:
+        heat.stacks.delete(ident)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if heat.stacks.get(ident).stack_status != "DELETE_IN_PROGRESS":
+                return
+            time.sleep(0.2)
+    except heat_exc.HTTPNotFound:
+        pass
 
 
 def _population_entry(path):
@@ -117,11 +154,16 @@ def run_heatplug(local_heat, *args, check=True):
     return proc.returncode, proc.stdout
 
 
-def poll_json(local_heat, *args, check=True):
-    """``heatplug poll --format json`` against the local Heat, parsed."""
+def poll_output(local_heat, *args, check=True):
+    """``heatplug poll --format json`` against the local Heat: its output."""
     code, out = run_heatplug(local_heat, *args, "poll", "--format", "json",
                              check=check)
-    return json.loads(out)
+    return out
+
+
+def poll_json(local_heat, *args, check=True):
+    """``heatplug poll --format json`` against the local Heat, parsed."""
+    return json.loads(poll_output(local_heat, *args, check=check))
 
 
 def table_rows(data, table):
@@ -129,5 +171,51 @@ def table_rows(data, table):
     return sorted(tuple(r) for r in data["tables"][table]["rows"])
 
 
+def records(data, table):
+    """Rows of ``table`` from poll JSON, in its order, as dicts by column."""
+    columns = data["tables"][table]["columns"]
+    return [dict(zip(columns, r)) for r in data["tables"][table]["rows"]]
+
+
 def column(data, table, name):
     return data["tables"][table]["columns"].index(name)
+
+
+# -- in-process polls ---------------------------------------------------------
+
+@pytest.fixture
+def make_poller(local_heat, monkeypatch):
+    """Makes in-process :class:`heatplug.core.Poller` s on the local Heat.
+
+    The environment is the command line's (:func:`heatplug_env`): no OS_*
+    variable but ``OS_AUTH_TYPE=none`` and ``OS_ENDPOINT``.
+    ``make_poller(families, **options)`` enables the plugins ``families``
+    and sets the other ``[heatplug]`` options.
+    """
+    for key in [k for k in os.environ if k.startswith("OS_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("OS_AUTH_TYPE", "none")
+    monkeypatch.setenv("OS_ENDPOINT", local_heat.endpoint)
+
+    def make(families, **options):
+        conf = opts.make_conf()
+        conf.set_override("enabled_plugins", families, "heatplug")
+        for key, value in options.items():
+            conf.set_override(key, value, "heatplug")
+        return core.Poller(conf, manager.build_plugin_manager(conf))
+    return make
+
+
+def tables(result, sort=True):
+    """``{table: rows}`` of a poll no family failed; each table's rows
+    sorted, or (``sort=False``) in the order the poll gave them."""
+    assert result.ok, result.errors
+    return {name: sorted(td.rows) if sort else td.rows
+            for name, td in result.tables.items()}
+
+
+def poll(poller, sort=True):
+    """Poll once; no family may fail.  Returns ``(tables, stats)``: the
+    rows of every table (see :func:`tables`) and the poll's stats."""
+    result = poller.poll()
+    return tables(result, sort), result.stats

@@ -18,27 +18,11 @@ import time
 import pytest
 from heatclient import exc as heat_exc
 
-from heatplug import core
-from heatplug import manager
-from heatplug import opts
 from heatplug import redact
 from heatplug.plugins import events
 from tests.functional import conftest
 
-CANARIES = ("canary-hidden-param-7Qz1", "canary-cfn-noecho-default-5Wm2",
-            "canary-hot-hidden-default-8Rt4",
-            "canary-hidden-config-input-3Kd9")
 HIDDEN = "canary-f3-events-hidden-6Tq2"
-
-CHILD = """
-heat_template_version: 2018-08-31
-parameters:
-  word: {type: string}
-resources:
-  echo:
-    type: OS::Heat::Value
-    properties: {value: {get_param: word}}
-"""
 
 TEMPLATE = {
     "heat_template_version": "2018-08-31",
@@ -63,18 +47,6 @@ EMPTY_CHILD = {
                   "full": {"type": "OS::Heat::None"}}}
 
 
-def _delete(heat, ident):
-    try:
-        heat.stacks.delete(ident)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if heat.stacks.get(ident).stack_status != "DELETE_IN_PROGRESS":
-                return
-            time.sleep(0.2)
-    except heat_exc.HTTPNotFound:
-        pass
-
-
 @pytest.fixture(scope="module")
 def own_stacks(heat, population):
     """The module's stacks: ``{name: "name/id"}``."""
@@ -82,7 +54,7 @@ def own_stacks(heat, population):
     try:
         made["f3-events"] = "f3-events/%s" % conftest.create_stack(
             heat, "f3-events", TEMPLATE, parameters={"unlock": HIDDEN},
-            files={"child.yaml": CHILD})["id"]
+            files={"child.yaml": conftest.CHILD})["id"]
         made["f3-events-empty"] = "f3-events-empty/%s" % \
             conftest.create_stack(heat, "f3-events-empty", EMPTY)["id"]
         made["f3-events-hollow"] = "f3-events-hollow/%s" % \
@@ -92,7 +64,7 @@ def own_stacks(heat, population):
         yield made
     finally:
         for ident in made.values():
-            _delete(heat, ident)
+            conftest.delete_stack(heat, ident)
 
 
 @pytest.fixture(scope="module")
@@ -123,11 +95,6 @@ def direct_events(heat):
     return found
 
 
-def _records(data, table="events"):
-    cols = data["tables"][table]["columns"]
-    return [dict(zip(cols, r)) for r in data["tables"][table]["rows"]]
-
-
 def test_no_errors_nothing_skipped(data):
     assert data["errors"] == {}
     assert data["stats"]["families"]["events"]["skipped"] == []
@@ -135,7 +102,7 @@ def test_no_errors_nothing_skipped(data):
 
 def test_events_match_per_stack_lists(heat, data):
     direct = direct_events(heat)
-    got = {r["id"]: r for r in _records(data)}
+    got = {r["id"]: r for r in conftest.records(data, "events")}
     assert len(got) == len(data["tables"]["events"]["rows"])   # no dupes
     assert set(got) == set(direct)
     for eid, (sid, ev) in direct.items():
@@ -156,7 +123,7 @@ def test_nested_and_resourceless_stacks_are_all_reached(heat, data,
                                                         own_stacks):
     stacks = {s.id: s for s in heat.stacks.list(show_nested=True)}
     per_stack = {}
-    for row in _records(data):
+    for row in conftest.records(data, "events"):
         per_stack.setdefault(row["stack_id"], []).append(row)
     assert set(per_stack) == set(stacks)
     nested = [s for s in stacks.values() if s.parent]
@@ -200,7 +167,7 @@ def test_links_match(heat, data):
 
 def test_details_match_event_show(heat, data, population):
     direct = direct_events(heat)
-    got = {r["id"]: r for r in _records(data)}
+    got = {r["id"]: r for r in conftest.records(data, "events")}
     props = {}
     for row in data["tables"]["events_resource_properties"]["rows"]:
         props.setdefault(row[0], {})[row[1]] = row[2]
@@ -229,7 +196,7 @@ def test_details_match_event_show(heat, data, population):
 
 
 def test_secrets_in_properties_are_redacted(heat, data, own_stacks):
-    got = {r["id"]: r for r in _records(data)}
+    got = {r["id"]: r for r in conftest.records(data, "events")}
     props = {}
     for row in data["tables"]["events_resource_properties"]["rows"]:
         props.setdefault(row[0], {})[row[1]] = row[2]
@@ -265,7 +232,7 @@ def test_no_canary_reaches_the_output(local_heat, own_stacks):
     code, out = conftest.run_heatplug(local_heat, "--enable", "events",
                                       "poll", "--format", "json")
     assert json.loads(out)["tables"]["events"]["rows"]
-    assert [c for c in CANARIES + (HIDDEN,) if c in out] == []
+    assert [c for c in conftest.CANARIES + (HIDDEN,) if c in out] == []
 
 
 def test_cold_poll_requests(heat, data):
@@ -303,24 +270,16 @@ def test_cold_poll_requests(heat, data):
 # -- the incremental path, in-process -----------------------------------------
 
 @pytest.fixture
-def poller(local_heat, monkeypatch):
-    for key in [k for k in os.environ if k.startswith("OS_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("OS_AUTH_TYPE", "none")
-    monkeypatch.setenv("OS_ENDPOINT", local_heat.endpoint)
+def poller(make_poller, monkeypatch):
     # every event counts as settled: the marker is the newest event
     monkeypatch.setattr(events, "SETTLE_SECONDS", 0)
-    conf = opts.make_conf()
-    conf.set_override("enabled_plugins", ["events"], "heatplug")
-    return core.Poller(conf, manager.build_plugin_manager(conf))
+    return make_poller(["events"])
 
 
 def _poll(poller):
-    result = poller.poll()
-    assert result.errors == {}
-    assert result.stats["families"]["events"]["skipped"] == []
-    rows = {name: td.rows for name, td in result.tables.items()}
-    return rows, result.stats
+    rows, stats = conftest.poll(poller, sort=False)
+    assert stats["families"]["events"]["skipped"] == []
+    return rows, stats
 
 
 def _ids(rows, stack_ids=None):
@@ -435,7 +394,7 @@ def test_deleted_stack_leaves_the_tables_and_the_cache(heat, poller):
     assert [r for r in first["events"] if r[1] == created["id"]]
     cache = poller._caches["events"]
     assert created["id"] in cache["trees"]
-    _delete(heat, "f3-events-gone/%s" % created["id"])
+    conftest.delete_stack(heat, "f3-events-gone/%s" % created["id"])
     second, _ = _poll(poller)
     assert not [r for r in second["events"] if r[1] == created["id"]]
     assert created["id"] not in cache["trees"]

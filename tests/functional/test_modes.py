@@ -4,15 +4,14 @@ full refresh re-reads; resource metadata that Heat's code fixes is not
 read, and what Heat can change behind a resource's back still is.
 """
 
-import os
 import time
 
 import pytest
 
-from heatplug import core
-from heatplug import manager
-from heatplug import opts
 from tests.functional import conftest
+
+#: every test polls the standard test population
+pytestmark = pytest.mark.usefixtures("population")
 
 FAMILIES = ["stacks", "stack_details", "templates", "snapshots", "resources",
             "resource_types", "events", "software_configs",
@@ -31,32 +30,6 @@ METADATA = {"heat_template_version": "2018-08-31",
                            "properties": {"length": 6}}}}
 
 
-@pytest.fixture
-def make_poller(local_heat, population, monkeypatch):
-    for key in [k for k in os.environ if k.startswith("OS_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("OS_AUTH_TYPE", "none")
-    monkeypatch.setenv("OS_ENDPOINT", local_heat.endpoint)
-
-    def make(families=FAMILIES, **options):
-        conf = opts.make_conf()
-        conf.set_override("enabled_plugins", families, "heatplug")
-        for key, value in options.items():
-            conf.set_override(key, value, "heatplug")
-        return core.Poller(conf, manager.build_plugin_manager(conf))
-    return make
-
-
-def _tables(result):
-    assert result.ok, result.errors
-    return {name: sorted(td.rows) for name, td in result.tables.items()}
-
-
-def _poll(poller):
-    result = poller.poll()
-    return _tables(result), result.stats
-
-
 def _wait_gone(heat, ident, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -67,14 +40,15 @@ def _wait_gone(heat, ident, timeout=60):
 
 
 def test_changed_only_reads_only_changed_trees(heat, make_poller):
-    changed = make_poller(changed_stacks_only=True, full_refresh_every=4)
-    default = make_poller()
-    first, stats1 = _poll(changed)
+    changed = make_poller(FAMILIES, changed_stacks_only=True,
+                          full_refresh_every=4)
+    default = make_poller(FAMILIES)
+    first, stats1 = conftest.poll(changed)
     assert stats1["full_refresh"] and stats1["changed_stacks_only"]
-    assert first == _poll(default)[0]
+    assert first == conftest.poll(default)[0]
 
     # Nothing changed: the four lists that have no per-stack form.
-    second, stats2 = _poll(changed)
+    second, stats2 = conftest.poll(changed)
     assert not stats2["full_refresh"]
     assert stats2["requests"] == 4, stats2["families"]
     assert second == first
@@ -83,7 +57,7 @@ def test_changed_only_reads_only_changed_trees(heat, make_poller):
     stack = conftest.create_stack(heat, "f-modes-new", SIMPLE)
     ident = "%s/%s" % (stack["stack_name"], stack["id"])
     try:
-        third, stats3 = _poll(changed)
+        third, stats3 = conftest.poll(changed)
         fams = stats3["families"]
         # CREATE_COMPLETE: no action since its creation, so no snapshot
         assert fams["snapshots"]["requests"] == 0
@@ -94,7 +68,7 @@ def test_changed_only_reads_only_changed_trees(heat, make_poller):
         # the stack list, its resources and template, types, configs,
         # deployments
         assert stats3["requests"] == 4 + 1 + 1 + 1 + 3, fams
-        assert third == _poll(default)[0]
+        assert third == conftest.poll(default)[0]
         assert stack["id"] in {r[0] for r in third["stacks"]}
         assert stack["id"] in {r[0] for r in third["resources"]}
         assert stack["id"] in {r[1] for r in third["events"]}
@@ -103,13 +77,13 @@ def test_changed_only_reads_only_changed_trees(heat, make_poller):
         _wait_gone(heat, ident)
 
     # Gone: its rows go too, without a per-stack call.
-    fourth, stats4 = _poll(changed)           # poll 4: no full refresh yet
+    fourth, stats4 = conftest.poll(changed)   # poll 4: no full refresh yet
     assert not stats4["full_refresh"]
     assert stats4["requests"] == 4
     assert fourth == first
 
     # Poll 5 is a full refresh: every tree read again, the same tables.
-    fifth, stats5 = _poll(changed)
+    fifth, stats5 = conftest.poll(changed)
     assert stats5["full_refresh"]
     roots = [s for s in heat.stacks.list() if not s.parent]
     assert stats5["families"]["events"]["requests"] >= len(roots)
@@ -121,10 +95,10 @@ def test_changed_only_reads_only_changed_trees(heat, make_poller):
 def test_a_full_refresh_re_reads_cached_details_and_templates(
         heat, make_poller):
     poller = make_poller(["stack_details", "templates"], full_refresh_every=2)
-    first, _ = _poll(poller)
-    second, stats2 = _poll(poller)
+    first, _ = conftest.poll(poller)
+    second, stats2 = conftest.poll(poller)
     assert stats2["requests"] == 1                        # the stack list
-    third, stats3 = _poll(poller)
+    third, stats3 = conftest.poll(poller)
     assert stats3["full_refresh"]
     n = len(first["stack_details"])
     assert stats3["families"]["stack_details"]["requests"] == n
@@ -142,7 +116,7 @@ def test_metadata_heat_fixes_is_not_read_the_rest_is(heat, make_poller):
         poller = make_poller(["resources"])
         first = poller.poll()
         rows = {(r[0], r[1], r[2]): r[3]
-                for r in _tables(first)["resources_metadata"]}
+                for r in conftest.tables(first)["resources_metadata"]}
         # A metadata section: read, and as Heat resolves it.
         assert rows[(stack["id"], "tagged", "owner")] == "f-modes"
         assert heat.resources.metadata(ident, "tagged") == {
@@ -159,7 +133,7 @@ def test_metadata_heat_fixes_is_not_read_the_rest_is(heat, make_poller):
         assert "deployments" in heat.resources.metadata(ident, "target")
         second = poller.poll()
         rows = {(r[0], r[1], r[2]): r[3]
-                for r in _tables(second)["resources_metadata"]}
+                for r in conftest.tables(second)["resources_metadata"]}
         assert (stack["id"], "target", "deployments") in rows
     finally:
         if deployment is not None:
@@ -180,18 +154,18 @@ def test_changed_only_snapshots_follow_the_stack_until_a_full_refresh(
     try:
         poller = make_poller(["snapshots"], changed_stacks_only=True,
                              full_refresh_every=4)
-        _poll(poller)                                        # poll 1
+        conftest.poll(poller)                                # poll 1
         snap = heat.stacks.snapshot(ident, "f-modes")
         conftest.wait_for_stack(heat, ident)
-        rows, stats = _poll(poller)                          # poll 2
+        rows, stats = conftest.poll(poller)                  # poll 2
         assert stats["families"]["snapshots"]["requests"] == 1
         assert snap["id"] in {r[0] for r in rows["snapshots"]}
         heat.stacks.snapshot_delete(ident, snap["id"])
-        rows, stats = _poll(poller)                          # poll 3
+        rows, stats = conftest.poll(poller)                  # poll 3
         assert stats["families"]["snapshots"]["requests"] == 0
         assert snap["id"] in {r[0] for r in rows["snapshots"]}
-        _poll(poller)                                        # poll 4
-        rows, stats = _poll(poller)                          # poll 5: full
+        conftest.poll(poller)                                # poll 4
+        rows, stats = conftest.poll(poller)                  # poll 5: full
         assert stats["full_refresh"]
         assert snap["id"] not in {r[0] for r in rows["snapshots"]}
     finally:

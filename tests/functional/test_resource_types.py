@@ -4,13 +4,8 @@ The table is compared with heatclient's own ``resource_types.list``, with
 descriptions and filtered by every support status Heat knows.
 """
 
-import os
-
 import pytest
 
-from heatplug import core
-from heatplug import manager
-from heatplug import opts
 from tests.functional import conftest
 
 STATUSES = ("SUPPORTED", "DEPRECATED", "UNSUPPORTED", "UNKNOWN", "HIDDEN")
@@ -61,14 +56,8 @@ def test_the_table_names_every_type_the_population_uses(data, heat,
     assert any(not t.endswith(".yaml") for t in used)
 
 
-def test_second_poll_is_one_request(local_heat, monkeypatch):
-    for key in [k for k in os.environ if k.startswith("OS_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("OS_AUTH_TYPE", "none")
-    monkeypatch.setenv("OS_ENDPOINT", local_heat.endpoint)
-    conf = opts.make_conf()
-    conf.set_override("enabled_plugins", ["resource_types"], "heatplug")
-    poller = core.Poller(conf, manager.build_plugin_manager(conf))
+def test_second_poll_is_one_request(make_poller):
+    poller = make_poller(["resource_types"])
     first = poller.poll()
     second = poller.poll()
     assert first.ok and second.ok, (first.errors, second.errors)

@@ -11,33 +11,17 @@ nested stack; none of their secrets may reach a row.
 """
 
 import json
-import os
 import time
 
 import pytest
+from heatclient import exc as heat_exc
 
-from heatplug import core
-from heatplug import manager
-from heatplug import opts
 from heatplug import redact
 from heatplug import translation
 from heatplug.plugins import resources as resources_family
 from tests.functional import conftest
 
-CANARIES = ("canary-hidden-param-7Qz1", "canary-cfn-noecho-default-5Wm2",
-            "canary-hot-hidden-default-8Rt4",
-            "canary-hidden-config-input-3Kd9")
 HIDDEN = "canary-f2-resources-hidden-4Hx8"
-
-CHILD = """
-heat_template_version: 2018-08-31
-parameters:
-  word: {type: string}
-resources:
-  echo:
-    type: OS::Heat::Value
-    properties: {value: {get_param: word}}
-"""
 
 SECRETS_TEMPLATE = {
     "heat_template_version": "2018-08-31",
@@ -62,11 +46,17 @@ SECRETS_TEMPLATE = {
 
 
 def _wait_deployment(heat, ident, name, timeout=60):
-    """The id of deployment resource ``name`` once Heat created it."""
+    """The id of deployment resource ``name`` once Heat created it and the
+    deployment can be read (Heat may show the resource's physical id a
+    moment before the deployment itself answers)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for res in heat.resources.list(ident):
             if res.resource_name == name and res.physical_resource_id:
+                try:
+                    heat.software_deployments.get(res.physical_resource_id)
+                except heat_exc.HTTPNotFound:
+                    break
                 return res.physical_resource_id
         time.sleep(0.2)
     raise AssertionError("deployment %s never created" % name)
@@ -76,7 +66,7 @@ def _wait_deployment(heat, ident, name, timeout=60):
 def secrets_stack(heat, population):
     created = heat.stacks.create(
         stack_name="f2-resources-secrets", template=SECRETS_TEMPLATE,
-        parameters={"unlock": HIDDEN}, files={"child.yaml": CHILD})
+        parameters={"unlock": HIDDEN}, files={"child.yaml": conftest.CHILD})
     ident = "f2-resources-secrets/%s" % created["stack"]["id"]
     try:
         # HEAT_SIGNAL waits for the server to answer: answer for it.
@@ -87,11 +77,7 @@ def secrets_stack(heat, population):
         assert stack["stack_status"] == "CREATE_COMPLETE", stack
         yield stack
     finally:
-        heat.stacks.delete(ident)
-        try:
-            conftest.wait_for_stack(heat, ident)
-        except Exception:
-            pass
+        conftest.delete_stack(heat, ident)
 
 
 @pytest.fixture(scope="module")
@@ -117,11 +103,6 @@ def direct(heat, data):
 
 def _link(res, rel):
     return [link["href"] for link in res["links"] if link["rel"] == rel]
-
-
-def rows_of(data, table):
-    columns = data["tables"][table]["columns"]
-    return [dict(zip(columns, r)) for r in data["tables"][table]["rows"]]
 
 
 def test_no_errors_nothing_skipped(data):
@@ -153,11 +134,11 @@ def test_nested_stacks_are_all_reached(heat, data, direct, population):
     # module stack adds a template resource.
     assert len(nested) >= 3
     owners = {sid for sid, _ in direct}
-    seen = {r["stack_id"] for r in rows_of(data, "resources")}
+    seen = {r["stack_id"] for r in conftest.records(data, "resources")}
     assert nested <= owners == seen
     # Each nested stack belongs to the resource that names it, and its
     # resources name that resource as their parent_resource.
-    rows = rows_of(data, "resources")
+    rows = conftest.records(data, "resources")
     for row in rows:
         if row["nested_stack_id"]:
             child = stacks[row["nested_stack_id"]]
@@ -192,7 +173,7 @@ def _redacted(value):
 
 def test_attributes_match_except_redactions(data, direct, population):
     got = {(r["stack_id"], r["resource_name"], r["key"]): r["value"]
-           for r in rows_of(data, "resources_attributes")}
+           for r in conftest.records(data, "resources_attributes")}
     want = {(sid, name, key): translation.scalar(value)
             for (sid, name), res in direct.items()
             for key, value in (res.get("attributes") or {}).items()}
@@ -220,7 +201,7 @@ def test_attributes_match_except_redactions(data, direct, population):
 
 def test_metadata_matches_except_redactions(data, direct, secrets_stack):
     got = {(r["stack_id"], r["resource_name"], r["key"]): r["value"]
-           for r in rows_of(data, "resources_metadata")}
+           for r in conftest.records(data, "resources_metadata")}
     want = {(sid, name, key): translation.scalar(value)
             for (sid, name), res in direct.items()
             for key, value in (res["_metadata"] or {}).items()}
@@ -252,7 +233,7 @@ def test_no_secret_reaches_a_row(data, direct, secrets_stack):
              if res.get("parent_resource") == "inner"]
     secrets = {handle["token"], handle["curl_cli"], inputs["deploy_password"],
                metadata["os-collect-config"]["heat"]["password"], HIDDEN,
-               *CANARIES}
+               *conftest.CANARIES}
     # Heat hands them out in plain text...
     assert inner and inner[0]["attributes"]["value"] == "key=" + HIDDEN
     assert direct[(sid, "inner")]["attributes"] is not None
@@ -263,18 +244,8 @@ def test_no_secret_reaches_a_row(data, direct, secrets_stack):
 
 
 @pytest.fixture
-def poller(local_heat, monkeypatch):
-    for key in [k for k in os.environ if k.startswith("OS_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("OS_AUTH_TYPE", "none")
-    monkeypatch.setenv("OS_ENDPOINT", local_heat.endpoint)
-    conf = opts.make_conf()
-    conf.set_override("enabled_plugins", ["resources"], "heatplug")
-    return core.Poller(conf, manager.build_plugin_manager(conf))
-
-
-def _tables(result):
-    return {name: sorted(td.rows) for name, td in result.tables.items()}
+def poller(make_poller):
+    return make_poller(["resources"])
 
 
 def test_second_poll_reads_only_live_metadata(heat, poller, secrets_stack):
@@ -309,7 +280,7 @@ def test_second_poll_reads_only_live_metadata(heat, poller, secrets_stack):
     assert second.ok, second.errors
     assert second.stats["families"]["resources"]["requests"] == len(live)
     assert second.stats["shared_requests"] == 2 + len(roots)
-    assert _tables(second) == _tables(first)
+    assert conftest.tables(second) == conftest.tables(first)
 
 
 def test_cache_follows_metadata_heat_pushes_behind_the_resource(

@@ -8,14 +8,10 @@ it afterwards.  The table is compared with direct heatclient reads
 """
 
 import json
-import os
 import time
 
 import pytest
 
-from heatplug import core
-from heatplug import manager
-from heatplug import opts
 from tests.functional import conftest
 
 CANARY = "canary-snapshot-data-4Hx8"
@@ -75,11 +71,7 @@ def snapped(heat, population):
         "f1-child": _snapshot(heat, child_ident, "f1-child"),
     }
     yield {"stack": stack, "child": child.id, "snaps": snaps}
-    heat.stacks.delete(ident)
-    try:
-        conftest.wait_for_stack(heat, ident)
-    except Exception:
-        pass
+    conftest.delete_stack(heat, ident)
 
 
 @pytest.fixture(scope="module")
@@ -155,21 +147,13 @@ def test_a_cold_poll_lists_every_stack_that_ran_an_action(
 
 
 @pytest.fixture
-def poller(local_heat, monkeypatch):
-    for key in [k for k in os.environ if k.startswith("OS_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("OS_AUTH_TYPE", "none")
-    monkeypatch.setenv("OS_ENDPOINT", local_heat.endpoint)
-    conf = opts.make_conf()
-    conf.set_override("enabled_plugins", ["snapshots"], "heatplug")
-    return core.Poller(conf, manager.build_plugin_manager(conf))
+def poller(make_poller):
+    return make_poller(["snapshots"])
 
 
 def _snapshot_poll(poller):
-    result = poller.poll()
-    assert result.ok, result.errors
-    family = result.stats["families"]["snapshots"]
-    return sorted(result.tables["snapshots"].rows), family["requests"]
+    rows, stats = conftest.poll(poller)
+    return rows["snapshots"], stats["families"]["snapshots"]["requests"]
 
 
 def _heat_rows(heat):

@@ -9,15 +9,10 @@ signal URL; neither may reach a row.
 """
 
 import json
-import os
 import time
 
 import pytest
-from heatclient import exc as heat_exc
 
-from heatplug import core
-from heatplug import manager
-from heatplug import opts
 from heatplug import redact
 from tests.functional import conftest
 
@@ -71,27 +66,12 @@ def signal_stack(heat, population):
         conftest.wait_for_stack(heat, ident)
         yield ident
     finally:
-        _delete(heat, ident)
-
-
-def _delete(heat, ident):
-    try:
-        heat.stacks.delete(ident)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if heat.stacks.get(ident).stack_status != "DELETE_IN_PROGRESS":
-                return
-            time.sleep(0.2)
-    except heat_exc.HTTPNotFound:
-        pass
+        conftest.delete_stack(heat, ident)
 
 
 @pytest.fixture(scope="module")
 def output(local_heat, signal_stack):
-    code, out = conftest.run_heatplug(
-        local_heat, "--enable", "software_configs", "poll", "--format",
-        "json")
-    return out
+    return conftest.poll_output(local_heat, "--enable", "software_configs")
 
 
 @pytest.fixture(scope="module")
@@ -107,18 +87,13 @@ def direct(heat, data):
             for c in heat.software_configs.list()}
 
 
-def _records(data, table):
-    cols = data["tables"][table]["columns"]
-    return [dict(zip(cols, r)) for r in data["tables"][table]["rows"]]
-
-
 def test_no_errors_nothing_skipped(data):
     assert data["errors"] == {}
     assert data["stats"]["families"]["software_configs"]["skipped"] == []
 
 
 def test_configs_match(data, direct):
-    got = {r["id"]: r for r in _records(data, "software_configs")}
+    got = {r["id"]: r for r in conftest.records(data, "software_configs")}
     assert set(got) == set(direct)
     assert len(got) >= 7     # pop-software 2 + 2 derived, signal 1 + 2
     for cid, config in direct.items():
@@ -137,13 +112,13 @@ def test_configs_match(data, direct):
 
 def test_inputs_outputs_options_match(data, direct):
     inputs = {}
-    for r in _records(data, "software_configs_inputs"):
+    for r in conftest.records(data, "software_configs_inputs"):
         inputs.setdefault(r["config_id"], {})[r["name"]] = r
     outputs = {}
-    for r in _records(data, "software_configs_outputs"):
+    for r in conftest.records(data, "software_configs_outputs"):
         outputs.setdefault(r["config_id"], {})[r["name"]] = r
     options = {}
-    for r in _records(data, "software_configs_options"):
+    for r in conftest.records(data, "software_configs_options"):
         options.setdefault(r["config_id"], {})[r["key"]] = r["value"]
     for cid, config in direct.items():
         mine = inputs.get(cid, {})
@@ -179,7 +154,7 @@ def test_derived_configs_carry_credentials_that_never_reach_a_row(
     for secret in list(handed_out.values()) + list(CANARIES):
         assert secret not in output
     values = {r["name"]: r["value"]
-              for r in _records(data, "software_configs_inputs")
+              for r in conftest.records(data, "software_configs_inputs")
               if r["value"] is not None}
     assert values["deploy_password"] == redact.REDACTED
     assert values["deploy_signal_id"] == redact.REDACTED
@@ -198,21 +173,13 @@ def test_cold_poll_requests(data, direct):
 # -- the cache, in-process ------------------------------------------------------
 
 @pytest.fixture
-def poller(local_heat, monkeypatch):
-    for key in [k for k in os.environ if k.startswith("OS_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("OS_AUTH_TYPE", "none")
-    monkeypatch.setenv("OS_ENDPOINT", local_heat.endpoint)
-    conf = opts.make_conf()
-    conf.set_override("enabled_plugins", ["software_configs"], "heatplug")
-    return core.Poller(conf, manager.build_plugin_manager(conf))
+def poller(make_poller):
+    return make_poller(["software_configs"])
 
 
 def _poll(poller):
-    result = poller.poll()
-    assert result.errors == {}
-    return ({name: td.rows for name, td in result.tables.items()},
-            result.stats["families"]["software_configs"]["requests"])
+    rows, stats = conftest.poll(poller, sort=False)
+    return rows, stats["families"]["software_configs"]["requests"]
 
 
 def test_configs_are_read_once_ever(heat, poller, signal_stack):

@@ -54,10 +54,8 @@ def canary(heat, population):
 
 @pytest.fixture(scope="module")
 def output(local_heat, canary):
-    code, out = conftest.run_heatplug(
-        local_heat, "--enable", "software_deployments", "poll", "--format",
-        "json")
-    return out
+    return conftest.poll_output(local_heat, "--enable",
+                                "software_deployments")
 
 
 @pytest.fixture(scope="module")
@@ -70,13 +68,8 @@ def direct(heat, data):
     return {d.id: d.to_dict() for d in heat.software_deployments.list()}
 
 
-def _records(data, table):
-    cols = data["tables"][table]["columns"]
-    return [dict(zip(cols, r)) for r in data["tables"][table]["rows"]]
-
-
 def _kv(data, table, did):
-    return {r["key"]: r["value"] for r in _records(data, table)
+    return {r["key"]: r["value"] for r in conftest.records(data, table)
             if r["deployment_id"] == did}
 
 
@@ -91,7 +84,7 @@ def test_heat_ignores_output_values_on_create(canary):
 
 
 def test_deployments_match(data, direct):
-    got = {r["id"]: r for r in _records(data, "software_deployments")}
+    got = {r["id"]: r for r in conftest.records(data, "software_deployments")}
     assert set(got) == set(direct)
     assert len(got) >= 3
     for did, dep in direct.items():
@@ -123,7 +116,7 @@ def test_values_match_except_redactions(data, direct):
 
 def test_canary_deployment(data, canary):
     did = canary["id"]
-    row, = [r for r in _records(data, "software_deployments")
+    row, = [r for r in conftest.records(data, "software_deployments")
             if r["id"] == did]
     assert (row["server_id"], row["action"], row["status"],
             row["status_reason"]) == (

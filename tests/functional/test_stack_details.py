@@ -6,13 +6,9 @@ default that Heat itself leaks through outputs) must never reach a row.
 """
 
 import json
-import os
 
 import pytest
 
-from heatplug import core
-from heatplug import manager
-from heatplug import opts
 from heatplug import redact
 from heatplug import translation
 from tests.functional import conftest
@@ -39,12 +35,7 @@ def _create(heat, name, **kwargs):
 
 
 def _delete(heat, stack):
-    ident = "%s/%s" % (stack["stack_name"], stack["id"])
-    heat.stacks.delete(ident)
-    try:
-        conftest.wait_for_stack(heat, ident)
-    except Exception:
-        pass
+    conftest.delete_stack(heat, "%s/%s" % (stack["stack_name"], stack["id"]))
 
 
 @pytest.fixture(scope="module")
@@ -165,14 +156,8 @@ def test_one_detail_request_per_stack(data, details):
 
 
 @pytest.fixture
-def poller(local_heat, monkeypatch):
-    for key in [k for k in os.environ if k.startswith("OS_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("OS_AUTH_TYPE", "none")
-    monkeypatch.setenv("OS_ENDPOINT", local_heat.endpoint)
-    conf = opts.make_conf()
-    conf.set_override("enabled_plugins", ["stack_details"], "heatplug")
-    return core.Poller(conf, manager.build_plugin_manager(conf))
+def poller(make_poller):
+    return make_poller(["stack_details"])
 
 
 def _fam(result):

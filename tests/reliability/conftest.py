@@ -5,6 +5,11 @@ update and delete stacks, which must not disturb tests/functional), its own
 copy of the shared test population (``tests/functional/population``) plus
 canary secrets, and a fault-injecting proxy (:mod:`faultproxy`) in front of
 that Heat for every test that wants one.
+
+``local_heat`` and ``heat`` are the session fixtures of
+:mod:`tests.functional.conftest`, imported: pytest registers an imported
+fixture as one of this conftest, so this directory's session starts a Heat
+of its own with them.
 """
 
 import json
@@ -20,7 +25,7 @@ from heatplug import core
 from heatplug import manager
 from heatplug import opts
 from tests.functional import conftest as functional
-from tests.functional import heat_fixture
+from tests.functional.conftest import heat, local_heat  # noqa: F401
 from tests.reliability import faultproxy
 
 HERE = pathlib.Path(__file__).parent
@@ -83,17 +88,6 @@ NESTED_HIDDEN = {
     "resources": {"child": {"type": "canary_child.yaml",
                             "properties": {"label": {"get_param": "secret"}}}},
 }
-
-
-@pytest.fixture(scope="session")
-def local_heat():
-    with heat_fixture.LocalHeat() as heat:
-        yield heat
-
-
-@pytest.fixture(scope="session")
-def heat(local_heat):
-    return local_heat.client()
 
 
 @pytest.fixture(scope="session")

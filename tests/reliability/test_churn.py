@@ -27,17 +27,8 @@ WARM_UP = 5
 MAX_RSS_GROWTH_KB = 40 * 1024
 MAX_CHURN_STACKS = 4
 
-CHILD = """
-heat_template_version: 2018-08-31
-parameters:
-  label: {type: string}
-resources:
-  value:
-    type: OS::Heat::Value
-    properties: {value: {get_param: label}}
-outputs:
-  value: {value: {get_attr: [value, value]}}
-"""
+#: a nested template: its parameter ``label`` is its output ``value``
+CHILD = rconf.NESTED_CHILD
 
 TEMPLATE = {
     "heat_template_version": "2018-08-31",

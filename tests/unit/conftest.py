@@ -6,6 +6,7 @@ import pytest
 
 import heatplug
 from heatplug import auth
+from heatplug import context
 from heatplug import manager
 from heatplug import opts
 from heatplug import stats
@@ -39,6 +40,41 @@ class FakeHeat:
         if isinstance(self.stack_list, Exception):
             raise self.stack_list
         return [dict(s) for s in self.stack_list]
+
+
+class FakeCtx:
+    """The parts of a :class:`heatplug.context.FamilyContext` a family's
+    fetch uses, over a given stack list and a fake heatclient.
+
+    ``stacks`` is this poll's stack list, ``heat_stacks`` what the fetch
+    finds as ``ctx.heat.stacks`` and ``cache`` the family's cache (pass the
+    same dict again for the next poll).  No worker pool: :meth:`map` and
+    :meth:`map_cached` call one item after the other.
+    """
+
+    def __init__(self, stacks=(), heat_stacks=None, cache=None,
+                 full_refresh=False, changed_only=False):
+        self._stacks = stacks
+        self.heat = types.SimpleNamespace(stacks=heat_stacks)
+        self.cache = {} if cache is None else cache
+        self.full_refresh = full_refresh
+        self.changed_only = changed_only
+
+    def stacks(self):
+        return self._stacks
+
+    def shared(self, key, factory):
+        return factory()
+
+    def map(self, fn, items):
+        return [fn(i) for i in items]
+
+    def map_cached(self, fn, items, cached):
+        return [cached(i) if cached(i) is not None else fn(i) for i in items]
+
+    # The real per-stack cache, over this fake's stacks, cache and
+    # map_cached.
+    per_stack = context.FamilyContext.per_stack
 
 
 class StaticAuth:

@@ -15,6 +15,7 @@ from heatclient import exc as heat_exc
 
 from heatplug import redact
 from heatplug.plugins import resources as family
+from tests.unit import conftest
 
 FIXTURE = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / \
     "resources.json"
@@ -318,11 +319,13 @@ def test_scrub_shapes():
 
 # -- fetch: the metadata cache ------------------------------------------------
 
-class FakeCtx:
+class FakeCtx(conftest.FakeCtx):
     """The parts of a FamilyContext the fetch uses, over recorded answers."""
 
     def __init__(self, raw):
-        self.cache = {}
+        super().__init__(
+            heat_stacks=types.SimpleNamespace(template=self._template))
+        self.heat.resources = types.SimpleNamespace(metadata=self._read)
         self.reads = []
         self.gone = set()
         self._resources = [{k: v for k, v in r.items() if k != "metadata"}
@@ -331,9 +334,6 @@ class FakeCtx:
                            r["resource_name"]): r["metadata"]
                           for r in raw["resources"]}
         self._templates = raw["templates"]
-        self.heat = types.SimpleNamespace(
-            resources=types.SimpleNamespace(metadata=self._read),
-            stacks=types.SimpleNamespace(template=self._template))
 
     def _read(self, ident, name):
         sid = ident.split("/")[1]
@@ -354,17 +354,6 @@ class FakeCtx:
                  "stack_status_reason": "done", "updated_time": None}
                 for sid in self._templates]
 
-    def shared(self, key, factory):
-        return factory()
-
-    def map(self, fn, items):
-        return [fn(i) for i in items]
-
-    def map_cached(self, fn, items, cached):
-        return [cached(i) if cached(i) is not None else fn(i) for i in items]
-
-    full_refresh = False
-    changed_only = False
     deployments = ()
 
     def software_deployments(self):

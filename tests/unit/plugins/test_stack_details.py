@@ -20,10 +20,10 @@ import types
 import pytest
 from heatclient import exc as heat_exc
 
-from heatplug import context
 from heatplug import heat_templates
 from heatplug import redact
 from heatplug.plugins import stack_details
+from tests.unit.conftest import FakeCtx
 
 FIXTURE = (pathlib.Path(__file__).resolve().parents[2] / "fixtures"
            / "stack_details.json")
@@ -204,29 +204,6 @@ class FakeStacks:
     def template(self, ident):
         self.templates.append(ident)
         return copy.deepcopy(self.details[ident.split("/")[1]]["template"])
-
-
-class FakeCtx:
-    def __init__(self, stacks, heat_stacks, cache, full_refresh=False):
-        self._stacks = stacks
-        self.heat = types.SimpleNamespace(stacks=heat_stacks)
-        self.cache = cache
-        self.full_refresh = full_refresh
-
-    def stacks(self):
-        return self._stacks
-
-    def shared(self, key, factory):
-        return factory()
-
-    def map(self, fn, items):
-        return [fn(i) for i in items]
-
-    def map_cached(self, fn, items, cached):
-        return [cached(i) if cached(i) is not None else fn(i) for i in items]
-
-    # The real per-stack cache, over this fake's stacks, cache and map.
-    per_stack = context.FamilyContext.per_stack
 
 
 def _listed(raw, status="CREATE_COMPLETE"):

@@ -14,14 +14,13 @@ Heat returns the templates verbatim, hidden parameters' defaults included.
 import copy
 import json
 import pathlib
-import types
 
 import pytest
 from heatclient import exc as heat_exc
 
-from heatplug import context
 from heatplug import redact
 from heatplug.plugins import templates
+from tests.unit.conftest import FakeCtx
 
 FIXTURE = (pathlib.Path(__file__).resolve().parents[2] / "fixtures"
            / "templates.json")
@@ -229,29 +228,6 @@ class FakeStacks:
         if sid in self.gone:
             raise heat_exc.HTTPNotFound()
         return copy.deepcopy(self.by_id[sid])
-
-
-class FakeCtx:
-    def __init__(self, stacks, heat_stacks, cache, full_refresh=False):
-        self._stacks = stacks
-        self.heat = types.SimpleNamespace(stacks=heat_stacks)
-        self.cache = cache
-        self.full_refresh = full_refresh
-
-    def stacks(self):
-        return self._stacks
-
-    def shared(self, key, factory):
-        return factory()
-
-    def map(self, fn, items):
-        return [fn(i) for i in items]
-
-    def map_cached(self, fn, items, cached):
-        return [cached(i) if cached(i) is not None else fn(i) for i in items]
-
-    # The real per-stack cache, over this fake's stacks, cache and map.
-    per_stack = context.FamilyContext.per_stack
 
 
 def _listed(raw, status="CREATE_COMPLETE"):
