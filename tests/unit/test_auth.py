@@ -1,0 +1,473 @@
+"""The HTTP path heatplug's connection builds (heatplug.auth): what it
+saves per request must not change what a request does.
+
+- ``memoize_environment``: requests' proxies and CA bundle from the
+  environment, worked out once per (environment, origin) instead of at
+  every request, must equal requests' own answer, and follow a change of
+  the environment at once;
+- ``_parse_json_once``: one JSON decode per answer, the same checks
+  (``BadResponse``) as before;
+- ``memoize_endpoint``: the endpoint from the catalog of the current token,
+  looked up again whenever the token changes;
+- ``Retry-After`` still capped, redirects still counted (test_stats.py).
+"""
+
+import datetime
+import gc
+import http.server
+import json
+import threading
+import weakref
+
+from keystoneauth1 import access as ks_access
+from keystoneauth1 import adapter as ks_adapter
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import fixture as ks_fixture
+from keystoneauth1 import identity
+from keystoneauth1 import noauth as ks_noauth
+from keystoneauth1 import session as ks_session
+import pytest
+import requests
+from requests import utils as requests_utils
+
+from heatplug import auth
+from heatplug import opts
+from heatplug import stats
+
+PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                   "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY",
+                   "REQUEST_METHOD", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+URLS = ("http://127.0.0.1:8004/v1/admin/stacks/a/1",
+        "http://127.0.0.1:8004/v1/admin/stacks/b/2?x=1",
+        "https://heat.example.com/v1/p/stacks",
+        "http://heat.example.com:8004/v1/p/stacks",
+        "http://keystone.internal:5000/v3/auth/tokens")
+
+ENVIRONMENTS = (
+    {},
+    {"http_proxy": "http://proxy:3128"},
+    {"HTTP_PROXY": "http://upper:3128", "https_proxy": "http://s:3128"},
+    {"http_proxy": "http://lower:1", "HTTP_PROXY": "http://upper:2"},
+    {"ALL_PROXY": "socks5://all:1080", "no_proxy": "127.0.0.1,.example.com"},
+    {"https_proxy": "http://p:1", "NO_PROXY": "heat.example.com"},
+    {"http_proxy": "http://p:1", "no_proxy": "heat.example.com:8004"},
+    {"http_proxy": "http://p:1", "no_proxy": "127.0.0.0/8"},
+    {"http_proxy": "http://p:1", "no_proxy": "*"},
+    {"HTTP_PROXY": "http://cgi:1", "REQUEST_METHOD": "GET"},
+    {"REQUESTS_CA_BUNDLE": "/etc/ca.pem"},
+    {"CURL_CA_BUNDLE": "/etc/curl.pem", "http_proxy": "http://p:1"},
+)
+
+REQUEST_SETTINGS = (
+    # (proxies, stream, verify, cert)
+    ({}, False, True, None),
+    ({}, None, None, None),
+    ({}, False, False, None),
+    ({}, False, "/my/ca.pem", ("c", "k")),
+    ({"http": "http://explicit:1"}, False, True, None),
+    ({"no_proxy": "keystone.internal"}, True, True, None),
+)
+
+
+@pytest.fixture
+def clean_environment(monkeypatch):
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def _set_environment(monkeypatch, environment):
+    for name in PROXY_VARIABLES:
+        if name in environment:
+            monkeypatch.setenv(name, environment[name])
+        else:
+            monkeypatch.delenv(name, raising=False)
+
+
+def _settings(session, url, proxies, stream, verify, cert):
+    return session.merge_environment_settings(
+        url, dict(proxies), stream, verify, cert)
+
+
+def test_memoized_environment_settings_are_requests_own(clean_environment):
+    plain = requests.Session()
+    memoized = auth.memoize_environment(requests.Session())
+    assert "merge_environment_settings" in vars(memoized)
+    # One memoized session through every environment, twice: a changed
+    # environment must be seen at the next request, a memo hit must
+    # answer what requests itself answers.
+    for _ in range(2):
+        for environment in ENVIRONMENTS:
+            _set_environment(clean_environment, environment)
+            for url in URLS:
+                for settings in REQUEST_SETTINGS:
+                    assert (_settings(memoized, url, *settings)
+                            == _settings(plain, url, *settings)), \
+                        (environment, url, settings)
+
+
+def test_session_settings_still_merge(clean_environment):
+    clean_environment.setenv("http_proxy", "http://env:1")
+    plain, memoized = requests.Session(), requests.Session()
+    auth.memoize_environment(memoized)
+    for sess in (plain, memoized):
+        sess.proxies = {"https": "http://session:2"}
+        sess.verify = "/session/ca.pem"
+        sess.cert = "/session/cert.pem"
+        sess.stream = True
+    for settings in REQUEST_SETTINGS:
+        assert (_settings(memoized, URLS[0], *settings)
+                == _settings(plain, URLS[0], *settings))
+
+
+def test_trust_env_off_is_left_to_requests(clean_environment):
+    clean_environment.setenv("http_proxy", "http://env:1")
+    sess = auth.memoize_environment(requests.Session())
+    sess.trust_env = False
+    got = _settings(sess, URLS[0], {}, False, True, None)
+    assert got["proxies"] == {}
+    assert got["verify"] is True
+
+
+def test_environment_is_read_once_per_origin(clean_environment,
+                                             monkeypatch):
+    reads = []
+    real = requests_utils.get_environ_proxies
+
+    def counting(url, no_proxy=None):
+        reads.append(url)
+        return real(url, no_proxy=no_proxy)
+
+    monkeypatch.setattr(requests_utils, "get_environ_proxies", counting)
+    sess = auth.memoize_environment(requests.Session())
+    for url in URLS[:2]:                 # one origin, two paths
+        _settings(sess, url, {}, False, True, None)
+    assert len(reads) == 1
+    _settings(sess, URLS[2], {}, False, True, None)   # another origin
+    assert len(reads) == 2
+    clean_environment.setenv("HTTPS_PROXY", "http://new:1")
+    got = _settings(sess, URLS[2], {}, False, True, None)
+    assert len(reads) == 3               # the environment changed
+    assert got["proxies"]["https"] == "http://new:1"
+
+
+def test_memo_is_bounded(clean_environment):
+    sess = auth.memoize_environment(requests.Session())
+    for port in range(3 * auth._ENVIRONMENT_MEMO_SIZE):
+        _settings(sess, "http://h:%d/" % (port + 1), {}, False, True, None)
+    memo = [c.cell_contents for c in
+            sess.merge_environment_settings.__closure__
+            if isinstance(c.cell_contents, dict)]
+    assert memo and len(memo[0]) <= auth._ENVIRONMENT_MEMO_SIZE
+
+
+def test_a_session_class_of_its_own_is_left_alone():
+    class Own(requests.Session):
+        def merge_environment_settings(self, *args):
+            return super().merge_environment_settings(*args)
+
+    sess = auth.memoize_environment(Own())
+    assert "merge_environment_settings" not in vars(sess)
+
+
+# -- one decode per answer ----------------------------------------------------
+
+def _response(body, content_type="application/json"):
+    resp = requests.Response()
+    resp.status_code, resp._content = 200, body
+    resp.headers["Content-Type"] = content_type
+    resp.encoding = "utf-8"
+    return resp
+
+
+@pytest.fixture
+def decodes(monkeypatch):
+    """The JSON texts requests decodes."""
+    seen = []
+    real = requests.models.complexjson.loads
+
+    def counting(*args, **kwargs):
+        seen.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(requests.models.complexjson, "loads", counting)
+    return seen
+
+
+def test_json_is_decoded_once(decodes):
+    resp = auth._parse_json_once(_response(b'{"a": [1, 2]}'))
+    assert isinstance(resp, requests.Response)
+    first = resp.json()
+    assert resp.json() is first and resp.json() == {"a": [1, 2]}
+    assert len(decodes) == 1
+    # keyword arguments: decoded afresh, the kept result untouched
+    assert resp.json(parse_int=str) == {"a": ["1", "2"]}
+    assert len(decodes) == 2 and resp.json() is first
+
+
+def test_a_body_that_is_not_json_fails_at_every_call(decodes):
+    resp = auth._parse_json_once(_response(b"<html>", "text/html"))
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            resp.json()
+    assert len(decodes) == 2
+
+
+def test_a_decoded_answer_is_freed_without_the_garbage_collector():
+    resp = auth._parse_json_once(_response(b'{"a": 1}'))
+    resp.json()
+    gone = weakref.ref(resp)
+    gc.disable()
+    try:
+        del resp
+        assert gone() is None        # no reference cycle
+    finally:
+        gc.enable()
+
+
+STACK = {"id": "1234", "stack_name": "one", "stack_status": "CREATE_COMPLETE"}
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.server.paths.append(self.path)
+        status, headers, body = self.server.answers.get(
+            self.path, (404, {}, b"{}"))
+        if isinstance(status, list):     # answered in turn
+            status, headers, body = status.pop(0) if len(status) > 1 \
+                else status[0]
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.paths = []
+    srv.answers = {}
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture
+def conn(server, tmp_path):
+    conf_file = tmp_path / "heatplug.conf"
+    conf_file.write_text(
+        "[heat]\nauth_type = none\nendpoint_override = "
+        "http://127.0.0.1:%d/v1/admin\nstatus_code_retries = 1\n"
+        % server.server_port)
+    return auth.connect(opts.make_conf(config_files=[str(conf_file)]))
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+def test_heat_answer_is_decoded_once(server, conn, decodes):
+    body = json.dumps({"stack": STACK}).encode()
+    server.answers["/v1/admin/stacks/one/1234"] = (200, JSON, body)
+    stack = conn.heat.stacks.get("one/1234")
+    assert stack.to_dict() == STACK
+    assert len(decodes) == 1
+
+
+@pytest.mark.parametrize("headers, body, message", [
+    ({"Content-Type": "text/html"}, b"<html>busy</html>", "not JSON"),
+    (JSON, b'{"stack": ', "not valid JSON"),
+])
+def test_bad_answers_still_fail_at_the_call(server, conn, headers, body,
+                                            message):
+    server.answers["/v1/admin/stacks/one/1234"] = (200, headers, body)
+    with pytest.raises(auth.BadResponse, match=message) as err:
+        conn.heat.stacks.get("one/1234")
+    assert "GET /stacks/one/1234" in str(err.value)
+
+
+def test_retry_after_is_still_capped_and_every_try_counted(
+        server, conn, monkeypatch):
+    monkeypatch.setattr(auth, "MAX_RETRY_AFTER", 0)
+    body = json.dumps({"stack": STACK}).encode()
+    server.answers["/v1/admin/stacks/one/1234"] = ([
+        (503, {"Retry-After": "3600"}, b"{}"), (200, JSON, body)], {}, b"")
+    with stats.attributed_to("stack_details"):
+        stack = conn.heat.stacks.get("one/1234")   # would sleep an hour
+    assert stack.stack_name == "one"
+    assert server.paths == ["/v1/admin/stacks/one/1234"] * 2
+    counted = conn.counters.snapshot()["stack_details"]
+    assert counted == {"requests": 2, "bytes": 2 + len(body), "errors": 1}
+
+
+def test_connection_reads_the_environment_once_per_origin(
+        server, conn, monkeypatch, clean_environment):
+    reads = []
+    real = requests_utils.get_environ_proxies
+    monkeypatch.setattr(requests_utils, "get_environ_proxies",
+                        lambda url, no_proxy=None: reads.append(url)
+                        or real(url, no_proxy=no_proxy))
+    body = json.dumps({"stack": STACK}).encode()
+    server.answers["/v1/admin/stacks/one/1234"] = (200, JSON, body)
+    for _ in range(3):
+        conn.heat.stacks.get("one/1234")
+    assert len(reads) == 1
+
+
+# -- the endpoint from the catalog, once per token ---------------------------
+
+class CatalogPlugin(identity.BaseIdentityPlugin):
+    """An identity plugin whose every authentication returns a new token
+    whose catalog puts Heat at ``self.heat_url``."""
+
+    def __init__(self, expires_in=3600):
+        super().__init__(auth_url="http://keystone.test/v3")
+        self.heat_url = "http://heat-1.test/v1/p"
+        self.expires_in = expires_in
+        self.authentications = 0
+
+    def get_auth_ref(self, session):
+        self.authentications += 1
+        token = ks_fixture.V3Token(
+            project_id="p", expires=datetime.datetime.now(
+                datetime.timezone.utc).replace(tzinfo=None)
+            + datetime.timedelta(seconds=self.expires_in))
+        service = token.add_service("orchestration")
+        service.add_standard_endpoints(public=self.heat_url,
+                                       internal=self.heat_url + "-internal",
+                                       region="RegionOne")
+        return ks_access.create(body=token, auth_token="t%d"
+                                % self.authentications)
+
+
+def _endpoint_session(plugin):
+    sess = ks_session.Session(auth=plugin)
+    lookups = []
+    real = sess.get_endpoint
+
+    def counting(auth=None, **kwargs):
+        lookups.append(kwargs)
+        return real(auth, **kwargs)
+
+    sess.get_endpoint = counting
+    return auth.memoize_endpoint(sess), lookups
+
+
+HEAT = {"service_type": "orchestration", "interface": "public",
+        "region_name": "RegionOne", "allow": {}}
+
+
+def test_endpoint_is_looked_up_once_per_token():
+    plugin = CatalogPlugin()
+    sess, lookups = _endpoint_session(plugin)
+    # the first lookup authenticates: kept from the second one on
+    for _ in range(4):
+        assert sess.get_endpoint(**HEAT) == "http://heat-1.test/v1/p"
+    assert len(lookups) == 2 and plugin.authentications == 1
+    # another filter: a lookup of its own
+    internal = dict(HEAT, interface="internal")
+    for _ in range(3):
+        assert sess.get_endpoint(**internal) == \
+            "http://heat-1.test/v1/p-internal"
+    assert len(lookups) == 3
+    # a new token (re-authentication after a 401) may move Heat
+    plugin.heat_url = "http://heat-2.test/v1/p"
+    assert sess.invalidate(plugin)
+    for _ in range(3):
+        assert sess.get_endpoint(**HEAT) == "http://heat-2.test/v1/p"
+    assert len(lookups) == 5 and plugin.authentications == 2
+
+
+def test_a_renewed_token_is_looked_up_again():
+    plugin = CatalogPlugin()
+    sess, lookups = _endpoint_session(plugin)
+    assert sess.get_endpoint(**HEAT) == "http://heat-1.test/v1/p"
+    plugin.heat_url = "http://heat-2.test/v1/p"
+    # the token now counts as expiring soon: as Session.request does, the
+    # auth headers first (they renew it), then the endpoint, from the
+    # renewed token's catalog
+    plugin.MIN_TOKEN_LIFE_SECONDS = 7200
+    sess.get_auth_headers()
+    del plugin.MIN_TOKEN_LIFE_SECONDS
+    assert plugin.authentications == 2
+    for _ in range(3):
+        assert sess.get_endpoint(**HEAT) == "http://heat-2.test/v1/p"
+    assert len(lookups) == 2 and plugin.authentications == 2
+
+
+def test_a_token_renewed_during_the_lookup_is_not_kept():
+    plugin = CatalogPlugin()
+    sess = ks_session.Session(auth=plugin)
+    real = sess.get_endpoint
+    lookups = []
+
+    def renewed_meanwhile(auth=None, **kwargs):
+        # another thread renews the token while this lookup runs
+        lookups.append(kwargs)
+        endpoint = real(auth, **kwargs)
+        if len(lookups) == 2:
+            plugin.heat_url = "http://heat-2.test/v1/p"
+            plugin.auth_ref = plugin.get_auth_ref(sess)
+        return endpoint
+
+    sess.get_endpoint = renewed_meanwhile
+    auth.memoize_endpoint(sess)
+    sess.get_endpoint(**HEAT)                # authenticates: not kept
+    assert sess.get_endpoint(**HEAT) == "http://heat-1.test/v1/p"
+    # that answer came from the old token: not kept with the new one
+    for _ in range(3):
+        assert sess.get_endpoint(**HEAT) == "http://heat-2.test/v1/p"
+    assert len(lookups) == 3
+
+
+def test_nothing_found_and_overrides_are_not_kept():
+    plugin = CatalogPlugin()
+    sess, lookups = _endpoint_session(plugin)
+    missing = dict(HEAT, service_type="compute")
+    for _ in range(2):
+        with pytest.raises(ks_exc.EndpointNotFound):
+            sess.get_endpoint(**missing)
+    assert sess.get_endpoint(endpoint_override="http://o.test/v1",
+                             **HEAT) == "http://o.test/v1"
+    assert sess.get_endpoint(endpoint_override="http://o.test/v1",
+                             **HEAT) == "http://o.test/v1"
+    assert len(lookups) == 4
+
+
+def test_plugins_without_a_token_are_left_to_keystoneauth():
+    sess, lookups = _endpoint_session(
+        ks_noauth.NoAuth(endpoint="http://heat.test/v1/admin"))
+    for _ in range(2):
+        assert sess.get_endpoint(**HEAT) == "http://heat.test/v1/admin"
+    assert len(lookups) == 2
+
+
+def test_requests_go_to_the_endpoint_of_the_current_token(monkeypatch):
+    plugin = CatalogPlugin()
+    sess = auth.memoize_endpoint(ks_session.Session(auth=plugin))
+    sent = []
+
+    def send(request, **kwargs):
+        sent.append(request.url)
+        resp = requests.Response()
+        resp.status_code, resp._content = 200, b"{}"
+        resp.request, resp.url = request, request.url
+        return resp
+
+    monkeypatch.setattr(sess.session, "send", send)
+    heat = ks_adapter.Adapter(sess, service_type="orchestration",
+                              interface="public", region_name="RegionOne")
+    heat.get("/stacks")
+    plugin.heat_url = "http://heat-2.test/v1/p"
+    heat.get("/stacks")                      # same token: same endpoint
+    sess.invalidate()
+    heat.get("/stacks")                      # new token: its catalog
+    assert sent == ["http://heat-1.test/v1/p/stacks"] * 2 + [
+        "http://heat-2.test/v1/p/stacks"]
