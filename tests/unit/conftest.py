@@ -1,5 +1,8 @@
 """Fixtures for unit tests: fresh managers that depend on nothing installed."""
 
+import contextlib
+import http.server
+import threading
 import types
 
 import pytest
@@ -102,3 +105,20 @@ def static_auth(pm, fake_heat):
     plugin = StaticAuth(fake_heat)
     pm.register(plugin, name="static-auth")
     return plugin
+
+
+@contextlib.contextmanager
+def stub_server(handler, **attrs):
+    """A threaded HTTP server on a free loopback port, serving with the
+    ``http.server`` request handler class ``handler``; ``attrs`` are set
+    on the server (the handler reads them as ``self.server.<name>``)."""
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    for name, value in attrs.items():
+        setattr(srv, name, value)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()

@@ -16,7 +16,6 @@ import datetime
 import gc
 import http.server
 import json
-import threading
 import weakref
 
 from keystoneauth1 import access as ks_access
@@ -33,6 +32,7 @@ from requests import utils as requests_utils
 from heatplug import auth
 from heatplug import opts
 from heatplug import stats
+from tests.unit import conftest
 
 PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
                    "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY",
@@ -250,14 +250,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.paths = []
-    srv.answers = {}
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with conftest.stub_server(Handler, paths=[], answers={}) as srv:
+        yield srv
 
 
 @pytest.fixture

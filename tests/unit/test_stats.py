@@ -7,13 +7,13 @@ round trips and both bodies.
 
 import http.server
 import json
-import threading
 
 import pytest
 
 from heatplug import auth
 from heatplug import opts
 from heatplug import stats
+from tests.unit import conftest
 
 STACK = {"id": "1234", "stack_name": "one", "stack_status": "CREATE_COMPLETE"}
 
@@ -43,13 +43,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.paths = []
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with conftest.stub_server(Handler, paths=[]) as srv:
+        yield srv
 
 
 def test_a_redirect_counts_as_two_round_trips(server, tmp_path):
