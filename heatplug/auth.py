@@ -93,7 +93,8 @@ def _checked(resp, call):
     heatclient reads a body that does not parse as ``None`` or as bytes and
     then fails far from the call (``TypeError: 'NoneType' object is not
     subscriptable``); here it fails at once, naming the call.  The parsed
-    body is kept for heatclient's own ``resp.json()``.
+    body stays with the response for heatclient's own ``resp.json()``
+    (:func:`_parse_json_once`).
     """
     if not 200 <= resp.status_code < 300 or not resp.content:
         return resp
@@ -104,13 +105,12 @@ def _checked(resp, call):
                                         len(resp.content), ctype or
                                         "no Content-Type"))
     try:
-        body = resp.json()
+        resp.json()
     except ValueError as exc:
         raise BadResponse("%s: Heat's answer (HTTP %d, %d bytes) is not "
                           "valid JSON: %s" % (call, resp.status_code,
                                               len(resp.content), exc)) \
             from None
-    resp.json = lambda **kwargs: body
     return resp
 
 
@@ -171,8 +171,7 @@ def _parse_json_once(resp, *args, **kwargs):
     keystoneauth's ``LegacyJsonAdapter`` (heatclient's ``SessionClient``)
     decodes every answer and heatclient drops that result; :func:`_checked`
     and heatclient's managers then call ``resp.json()`` again.  The first
-    successful decode is kept and returned to every later call (what
-    :func:`_checked` already did for the calls after its own); a body that
+    successful decode is kept and returned to every later call; a body that
     is not JSON raises ``ValueError`` at every call, as before, and a call
     with keyword arguments decodes afresh.  (The response becomes a
     :class:`_DecodedOnce`, a subclass: a closure on the response would make
