@@ -107,6 +107,30 @@ def static_auth(pm, fake_heat):
     return plugin
 
 
+class AnswerHandler(http.server.BaseHTTPRequestHandler):
+    """Answers GETs from the server's ``answers``: ``{path: (status,
+    headers, body)}`` (or a list of those, answered in turn, the last one
+    from then on); any other path is a 404 with ``{}``.  Every path asked
+    for is appended to the server's ``paths``."""
+
+    def do_GET(self):
+        self.server.paths.append(self.path)
+        status, headers, body = self.server.answers.get(
+            self.path, (404, {}, b"{}"))
+        if isinstance(status, list):     # answered in turn
+            status, headers, body = status.pop(0) if len(status) > 1 \
+                else status[0]
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
 @contextlib.contextmanager
 def stub_server(handler, **attrs):
     """A threaded HTTP server on a free loopback port, serving with the

@@ -14,7 +14,6 @@ saves per request must not change what a request does.
 
 import datetime
 import gc
-import http.server
 import json
 import weakref
 
@@ -229,28 +228,10 @@ def test_a_decoded_answer_is_freed_without_the_garbage_collector():
 STACK = {"id": "1234", "stack_name": "one", "stack_status": "CREATE_COMPLETE"}
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.server.paths.append(self.path)
-        status, headers, body = self.server.answers.get(
-            self.path, (404, {}, b"{}"))
-        if isinstance(status, list):     # answered in turn
-            status, headers, body = status.pop(0) if len(status) > 1 \
-                else status[0]
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def server():
-    with conftest.stub_server(Handler, paths=[], answers={}) as srv:
+    with conftest.stub_server(conftest.AnswerHandler, paths=[],
+                                answers={}) as srv:
         yield srv
 
 

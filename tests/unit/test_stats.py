@@ -5,7 +5,6 @@ does (302 to ``{name}/{id}``); heatplug's own connection must count both
 round trips and both bodies.
 """
 
-import http.server
 import json
 
 import pytest
@@ -18,32 +17,18 @@ from tests.unit import conftest
 STACK = {"id": "1234", "stack_name": "one", "stack_status": "CREATE_COMPLETE"}
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.server.paths.append(self.path)
-        if self.path == "/v1/admin/stacks/1234":
-            body = b""
-            self.send_response(302)
-            self.send_header("Location", "http://127.0.0.1:%d/v1/admin/"
-                             "stacks/one/1234" % self.server.server_port)
-        elif self.path == "/v1/admin/stacks/one/1234":
-            body = json.dumps({"stack": STACK}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-        else:
-            body = b"{}"
-            self.send_response(404)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def server():
-    with conftest.stub_server(Handler, paths=[]) as srv:
+    with conftest.stub_server(conftest.AnswerHandler, paths=[],
+                              answers={}) as srv:
+        srv.answers.update({
+            "/v1/admin/stacks/1234": (302, {
+                "Location": "http://127.0.0.1:%d/v1/admin/stacks/one/1234"
+                % srv.server_port}, b""),
+            "/v1/admin/stacks/one/1234": (
+                200, {"Content-Type": "application/json"},
+                json.dumps({"stack": STACK}).encode()),
+        })
         yield srv
 
 
