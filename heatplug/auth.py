@@ -15,9 +15,6 @@ Two sources, in this order:
 
 import dataclasses
 import logging
-import os
-import urllib.parse
-import urllib.request
 
 from heatclient import client as heat_client
 from heatclient import exc as heat_exc
@@ -29,8 +26,6 @@ from heatclient.v1 import client as _heat_v1_client  # noqa: F401
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import identity as ks_identity
 from keystoneauth1 import loading as ks_loading
-import requests
-from requests import utils as requests_utils
 
 from heatplug import errors
 from heatplug import hooks
@@ -38,6 +33,7 @@ from heatplug import log
 from heatplug import opts
 from heatplug import redact
 from heatplug import stats
+from heatplug import transport
 
 LOG = logging.getLogger(__name__)
 
@@ -94,7 +90,7 @@ def _checked(resp, call):
     then fails far from the call (``TypeError: 'NoneType' object is not
     subscriptable``); here it fails at once, naming the call.  The parsed
     body stays with the response for heatclient's own ``resp.json()``
-    (:func:`_parse_json_once`).
+    (:func:`heatplug.transport.parse_json_once`).
     """
     if not 200 <= resp.status_code < 300 or not resp.content:
         return resp
@@ -148,127 +144,6 @@ def _cap_retry_after(resp, *args, **kwargs):
     if not 0 <= seconds <= MAX_RETRY_AFTER:
         resp.headers["Retry-After"] = str(MAX_RETRY_AFTER)
     return resp
-
-
-class _DecodedOnce(requests.Response):
-    """A response whose ``json()`` decodes the body once (see
-    :func:`_parse_json_once`)."""
-
-    def json(self, **kwargs):
-        if kwargs:
-            return super().json(**kwargs)
-        try:
-            return self._heatplug_json
-        except AttributeError:
-            # a body that is not JSON raises here, at every call
-            self._heatplug_json = super().json()
-            return self._heatplug_json
-
-
-def _parse_json_once(resp, *args, **kwargs):
-    """A requests response hook: ``resp.json()`` decodes the body once.
-
-    keystoneauth's ``LegacyJsonAdapter`` (heatclient's ``SessionClient``)
-    decodes every answer and heatclient drops that result; :func:`_checked`
-    and heatclient's managers then call ``resp.json()`` again.  The first
-    successful decode is kept and returned to every later call; a body that
-    is not JSON raises ``ValueError`` at every call, as before, and a call
-    with keyword arguments decodes afresh.  (The response becomes a
-    :class:`_DecodedOnce`, a subclass: a closure on the response would make
-    a reference cycle that keeps every answer alive until the garbage
-    collector runs.)
-    """
-    if type(resp) is requests.Response:
-        resp.__class__ = _DecodedOnce
-    return resp
-
-
-#: The environment variables that decide what requests does with an http or
-#: https URL: its proxy (``select_proxy`` looks up the URL's scheme and
-#: ``all``), the proxy exceptions, the CGI rule that drops ``HTTP_PROXY``,
-#: and the CA bundle.
-_REQUESTS_ENVIRONMENT = tuple(
-    name for key in ("http", "https", "all", "no")
-    for name in (key + "_proxy", key.upper() + "_PROXY")) + (
-    "REQUEST_METHOD", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
-#: Different (environment, origin) pairs remembered, at most.
-_ENVIRONMENT_MEMO_SIZE = 64
-
-
-class _WithoutEnvironment:
-    """A ``requests.Session`` seen with ``trust_env`` off (the rest of its
-    attributes are the session's own)."""
-
-    trust_env = False
-
-    def __init__(self, session):
-        self._session = session
-
-    def __getattr__(self, name):
-        return getattr(self._session, name)
-
-
-def memoize_environment(requests_session):
-    """Make ``requests_session`` read its proxies from the environment once
-    per origin, not at every request.
-
-    With ``trust_env`` on (the default), ``requests`` works out every
-    request's proxies from the environment: ``get_environ_proxies`` scans
-    all of ``os.environ`` up to four times (``getproxies_environment``) and
-    applies ``no_proxy``: about 0.1 ms of CPU per request (unless
-    ``no_proxy`` names the host, which ends it early), as much as the rest
-    of ``requests.Session.request`` before the adapter.  What it finds depends only on the
-    request's origin (scheme, host and port) and on the environment
-    variables in :data:`_REQUESTS_ENVIRONMENT`, so the answer is kept per
-    (those variables' values, origin): a changed variable is seen at the
-    next request, exactly as before.  (Python also reads ``*_proxy``
-    variables spelled in mixed case, ``Http_Proxy``; one of those that
-    appears or changes after the first request to an origin is not seen.)
-    Everything else (netrc, merging with the session's and the request's
-    own settings) is still requests' own code.  On platforms whose proxies
-    come from system settings (macOS, Windows), and for a session class of
-    its own, nothing changes.
-    """
-    merge = requests.Session.merge_environment_settings
-    if (requests_utils.getproxies
-            is not urllib.request.getproxies_environment
-            or requests_utils.proxy_bypass
-            is not urllib.request.proxy_bypass_environment
-            or type(requests_session).merge_environment_settings
-            is not merge):
-        return requests_session
-    without_environment = _WithoutEnvironment(requests_session)
-    memo = {}
-    environ_get = os.environ.get
-
-    def merge_environment_settings(url, proxies, stream, verify, cert):
-        if not requests_session.trust_env:
-            return merge(requests_session, url, proxies, stream, verify, cert)
-        environment = tuple(map(environ_get, _REQUESTS_ENVIRONMENT))
-        no_proxy = proxies.get("no_proxy") if proxies is not None else None
-        parts = urllib.parse.urlsplit(url)
-        key = (environment, parts.scheme, parts.netloc, no_proxy)
-        env_proxies = memo.get(key)
-        if env_proxies is None:
-            env_proxies = requests_utils.get_environ_proxies(
-                url, no_proxy=no_proxy)
-            if len(memo) >= _ENVIRONMENT_MEMO_SIZE:
-                memo.clear()
-            memo[key] = env_proxies
-        # What requests.Session.merge_environment_settings does with the
-        # environment, from the values just read ...
-        if proxies is not None:
-            for name, value in env_proxies.items():
-                proxies.setdefault(name, value)
-        if verify is True or verify is None:
-            bundle, curl_bundle = environment[-2:]
-            verify = bundle or curl_bundle or verify
-        # ... and the rest is its own code.
-        return merge(without_environment, url, proxies, stream, verify,
-                     cert)
-
-    requests_session.merge_environment_settings = merge_environment_settings
-    return requests_session
 
 
 def _register_secrets(values):
@@ -452,9 +327,8 @@ def connect(conf):
     stats.install(sess.session, counters,
                   # the worker pool plus one thread per family
                   pool_size=conf.heatplug.max_workers + 16)
-    memoize_environment(sess.session)
-    sess.session.hooks.setdefault("response", []).extend(
-        (_cap_retry_after, _parse_json_once))
+    sess.session.hooks.setdefault("response", []).append(_cap_retry_after)
+    transport.install(sess.session)
     retries = {key: default if conf.heat[key] is None else conf.heat[key]
                for key, default in DEFAULT_RETRIES.items()}
     heat = heat_client.Client(

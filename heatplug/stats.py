@@ -13,7 +13,7 @@ import contextvars
 import threading
 import time
 
-from requests import adapters
+from heatplug import transport
 
 current_family = contextvars.ContextVar("heatplug_family", default="core")
 
@@ -57,8 +57,9 @@ class Counters:
                         "errors": self._errors[n]} for n in sorted(names)}
 
 
-class CountingAdapter(adapters.HTTPAdapter):
-    """An HTTP adapter that records every round trip in :class:`Counters`."""
+class CountingAdapter(transport.Adapter):
+    """heatplug's HTTP adapter (:class:`heatplug.transport.Adapter`),
+    recording every round trip in :class:`Counters`."""
 
     def __init__(self, counters, **kwargs):
         self.counters = counters
@@ -79,9 +80,11 @@ class CountingAdapter(adapters.HTTPAdapter):
 
 
 def install(requests_session, counters, pool_size=10):
-    """Mount a :class:`CountingAdapter` on a ``requests.Session``."""
-    adapter = CountingAdapter(counters, pool_connections=pool_size,
-                              pool_maxsize=pool_size)
+    """Mount a :class:`CountingAdapter` on a ``requests.Session``, with the
+    TLS settings of the adapter mounted there before (keystoneauth's)."""
+    adapter = CountingAdapter.like(
+        requests_session.get_adapter("https://"), counters=counters,
+        pool_connections=pool_size, pool_maxsize=pool_size)
     requests_session.mount("http://", adapter)
     requests_session.mount("https://", adapter)
     return adapter

@@ -29,7 +29,9 @@ pytestmark = pytest.mark.keystone
 
 
 class Recorder:
-    """Records (status, method, url, token) of every response."""
+    """Records (status, method, url, token, sent, received) of every
+    response, in the order they came back (``sent`` and ``received`` on
+    the ``time.perf_counter`` clock requests times them with)."""
 
     def __init__(self, heat_url):
         self.heat_url = heat_url
@@ -37,10 +39,13 @@ class Recorder:
         self.log = []
 
     def __call__(self, resp, *args, **kwargs):
+        received = time.perf_counter()
         with self.lock:
             self.log.append((resp.status_code, resp.request.method,
                              resp.request.url,
-                             resp.request.headers.get("X-Auth-Token")))
+                             resp.request.headers.get("X-Auth-Token"),
+                             received - resp.elapsed.total_seconds(),
+                             received))
         return resp
 
     def mark(self):
@@ -127,10 +132,16 @@ def _assert_replaced(heat_calls, old, conn):
     refused = [i for i, e in enumerate(heat_calls) if e[0] == 401]
     assert refused, "no request reached Heat with the revoked token"
     assert all(heat_calls[i][3] == old for i in refused)
-    # Requests already in flight on the old token when the first refusal
-    # came back are refused too (families run in parallel); after the last
-    # refusal, only the new token is used.
-    assert all(e[3] != old for e in heat_calls[refused[-1] + 1:])
+    # Requests in flight on the old token when the first refusal came back
+    # are refused too, or answered if Heat checked the token before it was
+    # revoked (families run in parallel, and answers come back in any
+    # order); but no request sent once a refusal was back succeeded with
+    # the old token, and none sent after the last refusal used it.
+    first_back = min(heat_calls[i][5] for i in refused)
+    last_back = max(heat_calls[i][5] for i in refused)
+    assert not [e for e in heat_calls
+                if e[3] == old and e[0] != 401 and e[4] > first_back]
+    assert not [e for e in heat_calls if e[3] == old and e[4] > last_back]
     assert _current_token(conn) != old
     # Every refused request was retried with success: as many 2xx answers
     # after a refusal as there were refusals, at least.

@@ -1,11 +1,17 @@
-"""The HTTP path heatplug's connection builds (heatplug.auth): what it
-saves per request must not change what a request does.
+"""The HTTP path heatplug's connection builds (heatplug.auth,
+heatplug.transport): what it saves per request must not change what a
+request does.
 
+- ``lean_requests`` and ``Adapter``: a plain request sent and answered
+  exactly as ``requests`` does it (compared side by side against a real
+  HTTP server), cookies, netrc and anything unusual still requests' own;
+  the counting adapter still keystoneauth's (TCP keep-alive, TLS settings);
+- ``context.to_dict``: heatclient's answer handed on without a deep copy;
 - ``memoize_environment``: requests' proxies and CA bundle from the
   environment, worked out once per (environment, origin) instead of at
   every request, must equal requests' own answer, and follow a change of
   the environment at once;
-- ``_parse_json_once``: one JSON decode per answer, the same checks
+- ``parse_json_once``: one JSON decode per answer, the same checks
   (``BadResponse``) as before;
 - ``memoize_endpoint``: the endpoint from the catalog of the current token,
   looked up again whenever the token changes;
@@ -14,7 +20,10 @@ saves per request must not change what a request does.
 
 import datetime
 import gc
+import http.server
 import json
+import socket
+import ssl
 import weakref
 
 from keystoneauth1 import access as ks_access
@@ -29,8 +38,10 @@ import requests
 from requests import utils as requests_utils
 
 from heatplug import auth
+from heatplug import context
 from heatplug import opts
 from heatplug import stats
+from heatplug import transport
 from tests.unit import conftest
 
 PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
@@ -91,7 +102,7 @@ def _settings(session, url, proxies, stream, verify, cert):
 
 def test_memoized_environment_settings_are_requests_own(clean_environment):
     plain = requests.Session()
-    memoized = auth.memoize_environment(requests.Session())
+    memoized = transport.memoize_environment(requests.Session())
     assert "merge_environment_settings" in vars(memoized)
     # One memoized session through every environment, twice: a changed
     # environment must be seen at the next request, a memo hit must
@@ -109,7 +120,7 @@ def test_memoized_environment_settings_are_requests_own(clean_environment):
 def test_session_settings_still_merge(clean_environment):
     clean_environment.setenv("http_proxy", "http://env:1")
     plain, memoized = requests.Session(), requests.Session()
-    auth.memoize_environment(memoized)
+    transport.memoize_environment(memoized)
     for sess in (plain, memoized):
         sess.proxies = {"https": "http://session:2"}
         sess.verify = "/session/ca.pem"
@@ -122,7 +133,7 @@ def test_session_settings_still_merge(clean_environment):
 
 def test_trust_env_off_is_left_to_requests(clean_environment):
     clean_environment.setenv("http_proxy", "http://env:1")
-    sess = auth.memoize_environment(requests.Session())
+    sess = transport.memoize_environment(requests.Session())
     sess.trust_env = False
     got = _settings(sess, URLS[0], {}, False, True, None)
     assert got["proxies"] == {}
@@ -139,7 +150,7 @@ def test_environment_is_read_once_per_origin(clean_environment,
         return real(url, no_proxy=no_proxy)
 
     monkeypatch.setattr(requests_utils, "get_environ_proxies", counting)
-    sess = auth.memoize_environment(requests.Session())
+    sess = transport.memoize_environment(requests.Session())
     for url in URLS[:2]:                 # one origin, two paths
         _settings(sess, url, {}, False, True, None)
     assert len(reads) == 1
@@ -152,13 +163,13 @@ def test_environment_is_read_once_per_origin(clean_environment,
 
 
 def test_memo_is_bounded(clean_environment):
-    sess = auth.memoize_environment(requests.Session())
-    for port in range(3 * auth._ENVIRONMENT_MEMO_SIZE):
+    sess = transport.memoize_environment(requests.Session())
+    for port in range(3 * transport._ENVIRONMENT_MEMO_SIZE):
         _settings(sess, "http://h:%d/" % (port + 1), {}, False, True, None)
     memo = [c.cell_contents for c in
             sess.merge_environment_settings.__closure__
             if isinstance(c.cell_contents, dict)]
-    assert memo and len(memo[0]) <= auth._ENVIRONMENT_MEMO_SIZE
+    assert memo and len(memo[0]) <= transport._ENVIRONMENT_MEMO_SIZE
 
 
 def test_a_session_class_of_its_own_is_left_alone():
@@ -166,7 +177,7 @@ def test_a_session_class_of_its_own_is_left_alone():
         def merge_environment_settings(self, *args):
             return super().merge_environment_settings(*args)
 
-    sess = auth.memoize_environment(Own())
+    sess = transport.memoize_environment(Own())
     assert "merge_environment_settings" not in vars(sess)
 
 
@@ -195,7 +206,7 @@ def decodes(monkeypatch):
 
 
 def test_json_is_decoded_once(decodes):
-    resp = auth._parse_json_once(_response(b'{"a": [1, 2]}'))
+    resp = transport.parse_json_once(_response(b'{"a": [1, 2]}'))
     assert isinstance(resp, requests.Response)
     first = resp.json()
     assert resp.json() is first and resp.json() == {"a": [1, 2]}
@@ -206,7 +217,7 @@ def test_json_is_decoded_once(decodes):
 
 
 def test_a_body_that_is_not_json_fails_at_every_call(decodes):
-    resp = auth._parse_json_once(_response(b"<html>", "text/html"))
+    resp = transport.parse_json_once(_response(b"<html>", "text/html"))
     for _ in range(2):
         with pytest.raises(ValueError):
             resp.json()
@@ -214,7 +225,7 @@ def test_a_body_that_is_not_json_fails_at_every_call(decodes):
 
 
 def test_a_decoded_answer_is_freed_without_the_garbage_collector():
-    resp = auth._parse_json_once(_response(b'{"a": 1}'))
+    resp = transport.parse_json_once(_response(b'{"a": 1}'))
     resp.json()
     gone = weakref.ref(resp)
     gc.disable()
@@ -256,6 +267,23 @@ def test_heat_answer_is_decoded_once(server, conn, decodes):
     assert len(decodes) == 1
 
 
+def test_heat_answer_is_handed_on_without_a_copy(server, conn):
+    body = json.dumps({"stack": STACK}).encode()
+    server.answers["/v1/admin/stacks/one/1234"] = (200, JSON, body)
+    stack = conn.heat.stacks.get("one/1234")
+    assert context.to_dict(stack) == STACK
+    assert context.to_dict(stack) is context.to_dict(stack)  # no deep copy
+    assert context.to_dict(STACK) is STACK
+
+    class Other:
+        _info = "not a dict"
+
+        def to_dict(self):
+            return {"asked": True}
+
+    assert context.to_dict(Other()) == {"asked": True}
+
+
 @pytest.mark.parametrize("headers, body, message", [
     ({"Content-Type": "text/html"}, b"<html>busy</html>", "not JSON"),
     (JSON, b'{"stack": ', "not valid JSON"),
@@ -294,6 +322,202 @@ def test_connection_reads_the_environment_once_per_origin(
     for _ in range(3):
         conn.heat.stacks.get("one/1234")
     assert len(reads) == 1
+
+
+# -- the lean request path (transport.lean_requests, transport.Adapter) -----
+
+class EchoHandler(http.server.BaseHTTPRequestHandler):
+    """Records each request (method, path, headers, body) in the server's
+    ``seen`` and answers 200 with the server's ``extra`` headers and a JSON
+    body; ``/redirect`` answers 302 to ``/``."""
+
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        self.server.seen.append((self.command, self.path,
+                                 sorted(self.headers.items()), body))
+        payload = json.dumps({"path": self.path}).encode()
+        self.send_response(302 if self.path == "/redirect" else 200)
+        if self.path == "/redirect":
+            self.send_header("Location", "/")
+        for name, value in self.server.extra:
+            self.send_header(name, value)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _answer
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def echo():
+    with conftest.stub_server(EchoHandler, seen=[], extra=[]) as srv:
+        srv.url = "http://127.0.0.1:%d" % srv.server_port
+        yield srv
+
+
+def _sessions():
+    """A plain requests session and a lean one, each with a response hook
+    that records the responses it sees."""
+    out = []
+    for lean in (False, True):
+        sess = requests.Session()
+        sess.headers["User-Agent"] = "heatplug-test"
+        hooked = []
+        sess.hooks["response"].append(
+            lambda r, *a, seen=hooked, **k: seen.append(r))
+        if lean:
+            transport.lean_requests(sess)
+        out.append((sess, hooked))
+    return out
+
+
+def _view(resp):
+    """What a caller can see of a response (the fields keystoneauth and
+    heatclient read)."""
+    return (resp.status_code, resp.reason, resp.url,
+            sorted((k, v) for k, v in resp.headers.items() if k != "Date"),
+            resp.encoding, resp.content, resp.json(), resp.history,
+            resp.is_redirect, resp.request.method, resp.request.url,
+            sorted(resp.request.headers.items()), resp.request.body,
+            len(resp.cookies), type(resp.elapsed))
+
+
+KEYSTONEAUTH_CALLS = (
+    # what keystoneauth's Session.request hands to requests
+    ("GET", "/v1/admin/stacks?show_nested=True",
+     {"X-Auth-Token": "t", "Accept": "application/json"}, None),
+    ("POST", "/v1/admin/stacks", {"Content-Type": "application/json"},
+     b'{"stack_name": "x"}'),
+    ("PUT", "/v1/admin/stacks/x/1", {"Content-Type": "application/json"},
+     '{"template": "caf\u00e9"}'),
+    ("DELETE", "/v1/admin/stacks/x/1", {}, None),
+    ("PATCH", "/v1/admin/stacks/x/1", {"User-Agent": None}, b"{}"),
+    ("GET", "/redirect", {}, None),
+)
+
+
+@pytest.mark.parametrize("method, path, headers, data", KEYSTONEAUTH_CALLS)
+def test_lean_request_sends_and_answers_as_requests_does(echo, method, path,
+                                                         headers, data):
+    views, sent = [], []
+    for sess, hooked in _sessions():
+        echo.seen.clear()
+        resp = sess.request(method, echo.url + path, headers=dict(headers),
+                            data=data, allow_redirects=False, timeout=5,
+                            verify=True)
+        assert hooked == [resp]               # response hooks ran, once
+        views.append(_view(resp))
+        sent.append(echo.seen[:])
+    assert views[1] == views[0]
+    assert sent[1] == sent[0] and len(sent[0]) == 1
+
+
+def test_lean_request_takes_the_lean_path(echo, monkeypatch):
+    full = []
+    real = requests.Session.request
+    monkeypatch.setattr(requests.Session, "request",
+                        lambda *a, **k: full.append(a[1:3]) or real(*a, **k))
+    sess = transport.lean_requests(requests.Session())
+    sess.request("GET", echo.url + "/a", allow_redirects=False)
+    assert full == []
+    sess.request("GET", echo.url + "/b")            # follows redirects
+    sess.request("GET", echo.url + "/c", allow_redirects=False,
+                 params={"x": 1})
+    sess.request("POST", echo.url + "/d", allow_redirects=False,
+                 json={"x": 1})
+    sess.request("POST", echo.url + "/e", allow_redirects=False,
+                 data={"form": "field"})
+    sess.request("GET", echo.url + "/f", allow_redirects=False,
+                 auth=("user", "pass"))
+    assert [call[1] for call in full] == [
+        echo.url + p for p in ("/b", "/c", "/d", "/e", "/f")]
+
+
+def test_lean_request_keeps_cookies_as_requests_does(echo, monkeypatch):
+    echo.extra = [("Set-Cookie", "SERVERID=heat-2; Path=/")]
+    full = []
+    real = requests.Session.request
+    monkeypatch.setattr(requests.Session, "request",
+                        lambda *a, **k: full.append(a[2]) or real(*a, **k))
+    cookies = []
+    for sess, _ in _sessions():
+        echo.seen.clear()
+        first = sess.request("GET", echo.url + "/1", allow_redirects=False)
+        assert first.cookies.get("SERVERID") == "heat-2"
+        sess.request("GET", echo.url + "/2", allow_redirects=False)
+        cookies.append([dict(h).get("Cookie") for _, _, h, _ in echo.seen])
+    assert cookies[1] == cookies[0] == [None, "SERVERID=heat-2"]
+    # the plain session's two requests and the lean one's second (the
+    # session holds a cookie now) went the full way
+    assert full == [echo.url + "/1", echo.url + "/2", echo.url + "/2"]
+
+
+def test_lean_request_reads_netrc_as_requests_does(echo, tmp_path,
+                                                   monkeypatch):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login heat password s3cret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    sent = []
+    for sess, _ in _sessions():
+        echo.seen.clear()
+        sess.request("GET", echo.url + "/", allow_redirects=False)
+        sent.append(dict(echo.seen[0][2]).get("Authorization"))
+    assert sent[1] == sent[0] and sent[0].startswith("Basic ")
+
+
+def test_lean_request_fails_as_requests_does():
+    with conftest.stub_server(EchoHandler, seen=[], extra=[]) as srv:
+        url = "http://127.0.0.1:%d/" % srv.server_port
+    errors = []
+    for sess, hooked in _sessions():
+        with pytest.raises(requests.ConnectionError) as err:
+            sess.request("GET", url, allow_redirects=False, timeout=2)
+        errors.append(type(err.value))
+        assert hooked == []
+    assert errors[0] is errors[1]
+
+
+def test_a_session_class_with_its_own_request_is_left_alone():
+    class Own(requests.Session):
+        def request(self, *args, **kwargs):
+            return super().request(*args, **kwargs)
+
+    assert "request" not in vars(transport.lean_requests(Own()))
+
+
+def test_adapter_builds_responses_as_requests_does(echo):
+    views = []
+    for extra in ([], [("Set-Cookie", "a=1")]):
+        echo.extra = extra
+        for adapter in (requests.adapters.HTTPAdapter(),
+                        transport.Adapter()):
+            sess = requests.Session()
+            sess.mount("http://", adapter)
+            resp = sess.get(echo.url + "/x", allow_redirects=False)
+            views.append((_view(resp), dict(resp.cookies)))
+    assert views[1] == views[0] and views[3] == views[2]
+    assert views[2][1] == {"a": "1"}
+
+
+def test_the_counting_adapter_is_keystoneauths_own():
+    sess = ks_session.Session(tls_min_version="1.3", tls_ciphers="HIGH")
+    adapter = stats.install(sess.session, stats.Counters(), pool_size=3)
+    assert sess.session.get_adapter("https://x") is adapter
+    assert isinstance(adapter, ks_session.TCPKeepAliveAdapter)
+    assert (adapter.tls_min_version, adapter.tls_ciphers) == ("1.3", "HIGH")
+    pool_kw = adapter.poolmanager.connection_pool_kw
+    assert (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1) in \
+        pool_kw["socket_options"]
+    assert pool_kw["ssl_context"].minimum_version == ssl.TLSVersion.TLSv1_3
+    assert pool_kw["maxsize"] == 3
 
 
 # -- the endpoint from the catalog, once per token ---------------------------
