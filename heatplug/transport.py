@@ -46,7 +46,8 @@ class Adapter(ks_session.TCPKeepAliveAdapter):
     """keystoneauth's transport adapter (TCP keep-alive, Nagle off, the
     session's TLS ciphers and minimum version) whose responses are built
     without asking ``cookielib`` for the cookies of an answer that sets
-    none (a tenth of the CPU of a request to Heat, which never does)."""
+    none (Heat never does); an answer that sets one is built by requests
+    itself."""
 
     def build_response(self, req, resp):
         if _sets_cookies(resp.headers):
@@ -142,13 +143,14 @@ def memoize_environment(requests_session):
     all of ``os.environ`` up to four times (``getproxies_environment``) and
     applies ``no_proxy``: about 0.1 ms of CPU per request (unless
     ``no_proxy`` names the host, which ends it early), as much as the rest
-    of ``requests.Session.request`` before the adapter.  What it finds depends only on the
-    request's origin (scheme, host and port) and on the environment
-    variables in :data:`_REQUESTS_ENVIRONMENT`, so the answer is kept per
-    (those variables' values, origin): a changed variable is seen at the
-    next request, exactly as before.  (Python also reads ``*_proxy``
-    variables spelled in mixed case, ``Http_Proxy``; one of those that
-    appears or changes after the first request to an origin is not seen.)
+    of ``requests.Session.request`` before the adapter.  What it finds
+    depends only on the request's origin (scheme, host and port) and on the
+    environment variables in :data:`_REQUESTS_ENVIRONMENT`, so the answer
+    is kept per (those variables' values, origin): a changed variable is
+    seen at the next request, exactly as before.  (Python also reads
+    ``*_proxy`` variables spelled in mixed case, ``Http_Proxy``; one of
+    those that appears or changes after the first request to an origin is
+    not seen.)
     Everything else (netrc, merging with the session's and the request's
     own settings) is still requests' own code.  On platforms whose proxies
     come from system settings (macOS, Windows), and for a session class of
@@ -195,6 +197,7 @@ def memoize_environment(requests_session):
     requests_session.merge_environment_settings = merge_environment_settings
     return requests_session
 
+
 def lean_requests(requests_session):
     """Make ``requests_session.request`` skip the work that does nothing
     for heatplug's requests.
@@ -203,18 +206,21 @@ def lean_requests(requests_session):
     with redirects off (it follows them itself).  For such a request
     requests still builds and merges two cookie jars, asks ``cookielib``
     which cookies to send, runs its redirect machinery to find that there
-    is none and extracts cookies from every answer; about a third of the
-    CPU of a request to Heat, which sets no cookie.  When a request is of
-    that plain kind (no params, files, json, per-request auth, cookies or
-    hooks, no redirects, not streamed) and the session holds no cookie and
-    no auth, it is prepared and sent here with requests' own pieces in
-    requests' own order (``PreparedRequest.prepare_*``, the session's
-    header merge, hooks and environment settings, the mounted adapter), and
-    cookies are extracted only when the answer sets one.  Anything else
-    goes to ``requests.Session.request`` unchanged; so does every request
-    once the session holds a cookie (a load balancer's sticky cookie, say),
-    and a request for which ``~/.netrc`` would give credentials.  A session
-    class of its own is left alone.
+    is none and extracts cookies from every answer, for Heat, which sets no
+    cookie.  When a request is of that plain kind (no params, files, json,
+    per-request auth, cookies or hooks, no redirects, not streamed) and the
+    session holds no cookie and no auth, it is prepared and sent here with
+    requests' own pieces in requests' own order
+    (``PreparedRequest.prepare_*``, the session's header merge, hooks and
+    environment settings, the mounted adapter), and cookies are extracted
+    only when the answer sets one.  The one thing left out:
+    ``Response.next`` (the request a redirect would lead to, which
+    keystoneauth does not read) stays unset.  Anything else goes to
+    ``requests.Session.request`` unchanged; so does every request once the
+    session holds a cookie (a load balancer's sticky cookie, say), and a
+    request for which ``~/.netrc`` would give credentials.  A session class
+    of its own is left alone.  With :class:`Adapter`, about a tenth of a
+    poll's CPU (A/B in docs/performance.md).
     """
     if type(requests_session).request is not requests.Session.request:
         return requests_session

@@ -406,7 +406,7 @@ KEYSTONEAUTH_CALLS = (
 @pytest.mark.parametrize("method, path, headers, data", KEYSTONEAUTH_CALLS)
 def test_lean_request_sends_and_answers_as_requests_does(echo, method, path,
                                                          headers, data):
-    views, sent = [], []
+    views, sent, nexts = [], [], []
     for sess, hooked in _sessions():
         echo.seen.clear()
         resp = sess.request(method, echo.url + path, headers=dict(headers),
@@ -415,8 +415,12 @@ def test_lean_request_sends_and_answers_as_requests_does(echo, method, path,
         assert hooked == [resp]               # response hooks ran, once
         views.append(_view(resp))
         sent.append(echo.seen[:])
+        nexts.append(resp.next and resp.next.url)
     assert views[1] == views[0]
     assert sent[1] == sent[0] and len(sent[0]) == 1
+    # the one difference: the lean path leaves Response.next unset
+    assert nexts == ([echo.url + "/", None] if path == "/redirect"
+                     else [None, None])
 
 
 def test_lean_request_takes_the_lean_path(echo, monkeypatch):
