@@ -14,6 +14,7 @@ lists are cached and read again only when the type list changed, after
 """
 
 import heatplug
+from heatplug import context
 from heatplug import translation
 
 SOURCE = ("GET /v1/{project}/resource_types?with_description=True "
@@ -54,13 +55,13 @@ def heatplug_fetch(ctx):
     poll = ctx.cache["polls"] = ctx.cache.get("polls", 0) + 1
     # Each item is Heat's dict, or a bare name from a Heat that ignores
     # with_description.
-    types = [t.to_dict() for t in
+    types = [context.to_dict(t) for t in
              ctx.heat.resource_types.list(with_description=True)]
     cached = ctx.cache.get("support_status")
     if (cached is None or ctx.cache.get("types") != types or ctx.full_refresh
             or poll - ctx.cache.get("status_poll", 0) >= STATUS_MAX_AGE):
         def listed(status):
-            return sorted(_name(t.to_dict()) for t in
+            return sorted(_name(context.to_dict(t)) for t in
                           ctx.heat.resource_types.list(
                               filters={"support_status": status}))
         cached = dict(zip(OTHER_STATUSES, ctx.map(listed, OTHER_STATUSES)))
