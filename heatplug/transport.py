@@ -70,10 +70,12 @@ class Adapter(ks_session.TCPKeepAliveAdapter):
     @classmethod
     def like(cls, mounted, **kwargs):
         """An adapter with the TLS settings of ``mounted`` (the one
-        keystoneauth mounted on its session)."""
-        return cls(tls_ciphers=getattr(mounted, "tls_ciphers", None),
-                   tls_min_version=getattr(mounted, "tls_min_version", None),
-                   **kwargs)
+        keystoneauth mounted on its session; a keystoneauth older than
+        those settings has neither)."""
+        for name in ("tls_ciphers", "tls_min_version"):
+            if getattr(mounted, name, None) is not None:
+                kwargs[name] = getattr(mounted, name)
+        return cls(**kwargs)
 
 
 class _DecodedOnce(requests.Response):

@@ -522,6 +522,11 @@ def test_the_counting_adapter_is_keystoneauths_own():
         pool_kw["socket_options"]
     assert pool_kw["ssl_context"].minimum_version == ssl.TLSVersion.TLSv1_3
     assert pool_kw["maxsize"] == 3
+    # mounted over a plain requests adapter (or a keystoneauth without TLS
+    # settings): keystoneauth's defaults
+    plain = stats.install(requests.Session(), stats.Counters())
+    assert (plain.tls_min_version, plain.tls_ciphers) == (None, None)
+    assert "ssl_context" not in plain.poolmanager.connection_pool_kw
 
 
 # -- the endpoint from the catalog, once per token ---------------------------
