@@ -1,5 +1,7 @@
 """The lifecycle: isolation of families, last good rows, publish, write hook."""
 
+import json
+
 import pytest
 
 import heatplug
@@ -193,3 +195,23 @@ class TestWriteAction:
         pm.register(Writer(), name="writer")
         assert core.Poller(conf, pm).execute("noop", {"a": 1}) == "done"
         assert seen == [(static_auth.conn, "noop", {"a": 1})]
+
+
+def test_digest_sees_values_not_how_they_are_shared():
+    """A fetch's answer held by a cache as well, or decoded from other
+    answers, is the same value: the same digest (the translation is
+    reused); another value, another digest; what cannot be serialized
+    (a cycle) is never reused."""
+    answer = [{"id": str(i), "status": "CREATE_COMPLETE", "n": i}
+              for i in range(5)]
+    one_decode = json.loads(json.dumps(answer))
+    five_decodes = [json.loads(json.dumps(item)) for item in answer]
+    cache = {item["id"]: item for item in one_decode}   # more references
+    assert core._digest(one_decode) == core._digest(five_decodes) == \
+        core._digest(answer)
+    assert cache
+    assert core._digest(answer) != core._digest(answer[:4])
+    assert core._digest([1]) != core._digest([1.0]) != core._digest([True])
+    cyclic = {"a": []}
+    cyclic["a"].append(cyclic)
+    assert core._digest(cyclic) is None
