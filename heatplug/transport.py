@@ -12,7 +12,8 @@ own behaviour):
   follows redirects itself);
 - :class:`Adapter`: keystoneauth's own transport adapter (TCP keep-alive),
   building responses without asking ``cookielib`` about an answer that
-  sets no cookie;
+  sets no cookie, and giving up on a body still arriving after the read
+  timeout (a trickling server; not a saving, a bound);
 - :func:`memoize_environment`: proxies and CA bundle from the environment
   worked out once per (environment, origin);
 - :func:`parse_json_once`: one JSON decode per answer.
@@ -36,18 +37,90 @@ from requests import hooks as requests_hooks
 from requests import sessions as requests_sessions
 from requests import structures as requests_structures
 from requests import utils as requests_utils
+import urllib3
+from urllib3 import exceptions as urllib3_exceptions
+
+
+#: At most this much of an answer's body per socket read.
+_BODY_READ = 64 * 1024
 
 
 def _sets_cookies(headers):
     return "set-cookie" in headers or "set-cookie2" in headers
 
 
+def _read_timeout(timeout):
+    """The read timeout in a requests ``timeout`` (seconds), or None."""
+    if isinstance(timeout, tuple):
+        timeout = timeout[1] if len(timeout) == 2 else None
+    elif isinstance(timeout, urllib3.Timeout):
+        timeout = timeout.read_timeout
+    if (isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
+            and timeout > 0):
+        return float(timeout)
+    return None
+
+
+def _read_body(response, limit):
+    """Read ``response``'s body, abandoning it when it is still arriving
+    ``limit`` seconds after the headers (:class:`Adapter`)."""
+    raw = response.raw
+    deadline = time.monotonic() + limit
+    chunks = []
+    try:
+        while True:
+            chunk = raw.read1(_BODY_READ, decode_content=True)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if time.monotonic() > deadline and not raw.closed:
+                response.close()      # the connection is not reused
+                raise requests.exceptions.ReadTimeout(
+                    "the answer's body was still arriving %g s after its "
+                    "headers (%d bytes so far)" % (
+                        limit, sum(map(len, chunks))),
+                    request=response.request, response=response)
+    # what requests.Response.iter_content makes of urllib3's errors
+    except urllib3_exceptions.ProtocolError as exc:
+        raise requests.exceptions.ChunkedEncodingError(exc)
+    except urllib3_exceptions.DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc)
+    except urllib3_exceptions.ReadTimeoutError as exc:
+        raise requests.exceptions.ConnectionError(exc)
+    except urllib3_exceptions.SSLError as exc:
+        raise requests.exceptions.SSLError(exc)
+    response._content = b"".join(chunks)
+    response._content_consumed = True
+
+
 class Adapter(ks_session.TCPKeepAliveAdapter):
     """keystoneauth's transport adapter (TCP keep-alive, Nagle off, the
-    session's TLS ciphers and minimum version) whose responses are built
-    without asking ``cookielib`` for the cookies of an answer that sets
-    none (Heat never does); an answer that sets one is built by requests
-    itself."""
+    session's TLS ciphers and minimum version), with two changes:
+
+    - a body must arrive within the read timeout of its headers.  The
+      timeout bounds each socket read; a server (or proxy) that trickles a
+      body a few bytes at a time would otherwise hold a worker for as long
+      as it keeps sending.  The body is read here (unless the caller
+      streams it), a socket read at a time, and a body still arriving
+      after the read timeout is abandoned with
+      ``requests.exceptions.ReadTimeout`` (keystoneauth retries it as a
+      timeout).  An answer thus takes at most the header wait plus twice
+      the timeout; a server that trickles its *headers* is not covered.
+      Without urllib3's ``read1`` (urllib3 older than 2), requests reads
+      the body as before;
+    - responses are built without asking ``cookielib`` for the cookies of
+      an answer that sets none (Heat never does); an answer that sets one
+      is built by requests itself.
+    """
+
+    def send(self, request, stream=False, timeout=None, verify=True,
+             cert=None, proxies=None):
+        response = super().send(request, stream=stream, timeout=timeout,
+                                verify=verify, cert=cert, proxies=proxies)
+        limit = None if stream else _read_timeout(timeout)
+        if limit is not None and hasattr(response.raw, "read1"):
+            _read_body(response, limit)
+        return response
 
     def build_response(self, req, resp):
         if _sets_cookies(resp.headers):

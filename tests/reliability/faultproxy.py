@@ -26,6 +26,9 @@ Faults (``kind``):
               truncated JSON.
 ``cut``       forward, then send Heat's headers (full Content-Length) and
               only part of the body before closing: an incomplete read.
+``trickle``   forward, then send Heat's headers at once and its body
+              ``step`` bytes (default 16) every ``pause`` seconds (default
+              0.2): each read is quick, the whole body very slow.
 ``garbage``   answer 200, ``application/json``, with ``body`` (default: an
               HTML page): invalid JSON.
 ``query``     forward with the query rewritten by ``rewrite(query_dict)``.
@@ -64,7 +67,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate",
               "upgrade", "content-length"}
 
 KINDS = ("status", "reset", "close", "delay", "truncate", "cut", "garbage",
-         "query", "body", "hook")
+         "query", "body", "hook", "trickle")
 
 REASONS = {401: "Unauthorized", 404: "Not Found",
            500: "Internal Server Error", 502: "Bad Gateway",
@@ -231,6 +234,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(status, data[:params.get("keep", len(data) // 2)],
                        headers=headers, content_type=None, length=len(data))
             self.connection.shutdown(socket.SHUT_RDWR)
+            return status
+        if kind == "trickle":
+            self._send(status, b"", headers=headers, content_type=None,
+                       length=len(data))
+            step, pause = params.get("step", 16), params.get("pause", 0.2)
+            for i in range(0, len(data), step):
+                self.wfile.write(data[i:i + step])
+                self.wfile.flush()
+                time.sleep(pause)
             return status
         self._send(status, data, headers=headers, content_type=None)
         return status

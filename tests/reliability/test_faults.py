@@ -316,6 +316,24 @@ def test_slower_than_the_timeout(poller, proxy):
          "resource_types stale, others fresh", len(seen), seconds)
 
 
+def test_trickling_body(poller, proxy):
+    """Heat's headers at once, its body 16 bytes every 0.2 s: each socket
+    read is quick, the whole answer would take minutes."""
+    good = good_poll(poller)
+    proxy.add(r"^/v1/admin/resource_types\?with_description", "trickle")
+    result, seconds = timed_poll(poller, proxy)
+    seen = attempts(proxy, r"/resource_types\?with_description")
+    check_failed_cleanly(poller, good, result, ["resource_types"],
+                         "GET /resource_types?with_description=True")
+    assert "timed out" in result.errors["resource_types"]
+    assert len(seen) == 4
+    check_backoff(seen, extra=TIMEOUT + 0.5)
+    # each try gives up about TIMEOUT after the headers
+    assert seconds < 4 * (TIMEOUT + 0.5) + sum(BACKOFF) + 4
+    note("body trickled (16 bytes / 0.2 s)",
+         "resource_types stale, others fresh", len(seen), seconds)
+
+
 # ---------------------------------------------------------------------------
 # bad answers
 # ---------------------------------------------------------------------------

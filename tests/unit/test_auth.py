@@ -24,6 +24,7 @@ import http.server
 import json
 import socket
 import ssl
+import time
 import weakref
 
 from keystoneauth1 import access as ks_access
@@ -36,6 +37,7 @@ from keystoneauth1 import session as ks_session
 import pytest
 import requests
 from requests import utils as requests_utils
+import urllib3
 
 from heatplug import auth
 from heatplug import context
@@ -509,6 +511,92 @@ def test_adapter_builds_responses_as_requests_does(echo):
             views.append((_view(resp), dict(resp.cookies)))
     assert views[1] == views[0] and views[3] == views[2]
     assert views[2][1] == {"a": "1"}
+
+
+class TrickleHandler(http.server.BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive: answers a JSON body of the server's
+    ``size`` bytes, ``step`` bytes every ``pause`` seconds, and records the
+    client's (address, port) of every request in ``peers``."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        self.server.peers.append(self.client_address)
+        body = b'"' + b"x" * (self.server.size - 2) + b'"'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            for i in range(0, len(body), self.server.step):
+                self.wfile.write(body[i:i + self.server.step])
+                self.wfile.flush()
+                if i + self.server.step < len(body):
+                    time.sleep(self.server.pause)
+        except OSError:
+            self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def trickle():
+    with conftest.stub_server(TrickleHandler, peers=[], size=200_000,
+                              step=200_000, pause=0) as srv:
+        srv.url = "http://127.0.0.1:%d/" % srv.server_port
+        yield srv
+
+
+def _counting_session():
+    sess = transport.lean_requests(requests.Session())
+    counters = stats.Counters()
+    stats.install(sess, counters)
+    return sess, counters
+
+
+def test_a_trickling_body_is_abandoned_after_the_read_timeout(trickle):
+    trickle.size, trickle.step, trickle.pause = 100, 2, 0.1   # 5 s in all
+    sess, counters = _counting_session()
+    start = time.monotonic()
+    with pytest.raises(requests.exceptions.ReadTimeout,
+                       match="still arriving 0.5 s after its headers"):
+        sess.request("GET", trickle.url, allow_redirects=False, timeout=0.5)
+    assert 0.5 <= time.monotonic() - start < 1.5
+    assert counters.snapshot()["core"]["errors"] == 1
+    # the half-read connection is not reused: the next request gets a new
+    # one, and an answer that comes at once still reads in full
+    trickle.size, trickle.step, trickle.pause = 300_000, 300_000, 0
+    resp = sess.request("GET", trickle.url, allow_redirects=False,
+                        timeout=0.5)
+    assert len(resp.content) == 300_000 and resp.json().startswith("xx")
+    assert trickle.peers[0] != trickle.peers[1]
+
+
+def test_bodies_read_within_the_timeout_keep_the_connection(trickle):
+    trickle.size, trickle.step, trickle.pause = 3000, 1000, 0.05
+    sess, counters = _counting_session()
+    bodies = [sess.request("GET", trickle.url, allow_redirects=False,
+                           timeout=(5, 2)).content for _ in range(3)]
+    assert bodies[0] == bodies[1] == bodies[2] and len(bodies[0]) == 3000
+    assert len(set(trickle.peers)) == 1            # one kept-alive connection
+    assert counters.snapshot()["core"] == {"requests": 3, "bytes": 9000,
+                                           "errors": 0}
+    # a streamed answer is left to the caller (the counting adapter reads
+    # every body to count it; transport.Adapter alone does not)
+    plain = requests.Session()
+    plain.mount("http://", transport.Adapter())
+    resp = plain.get(trickle.url, stream=True, timeout=2)
+    assert not resp._content_consumed and len(resp.content) == 3000
+
+
+@pytest.mark.parametrize("timeout, limit", [
+    (60, 60.0), (2.5, 2.5), ((3, 7), 7.0), ((3, None), None), (None, None),
+    (0, None), (True, None), ("60", None),
+    (urllib3.Timeout(connect=1, read=4), 4.0), (urllib3.Timeout(), None),
+])
+def test_read_timeout_of_a_requests_timeout(timeout, limit):
+    assert transport._read_timeout(timeout) == limit
 
 
 def test_the_counting_adapter_is_keystoneauths_own():
