@@ -106,7 +106,7 @@ class Adapter(ks_session.TCPKeepAliveAdapter):
       ``requests.exceptions.ReadTimeout`` (keystoneauth retries it as a
       timeout).  An answer thus takes at most the header wait plus twice
       the timeout; a server that trickles its *headers* is not covered.
-      Without urllib3's ``read1`` (urllib3 older than 2), requests reads
+      With an urllib3 that has no ``HTTPResponse.read1``, requests reads
       the body as before;
     - responses are built without asking ``cookielib`` for the cookies of
       an answer that sets none (Heat never does); an answer that sets one
