@@ -87,13 +87,27 @@ def _tables(result):
             for name, td in result.tables.items()}
 
 
-def _assert_complete(result, reference):
-    """No error, nothing stale, every table as in ``reference``."""
+def _assert_complete(result, reference, resolved_by_heat=False):
+    """No error, nothing stale, every table as in ``reference``.
+
+    ``resolved_by_heat``: the token was revoked while Heat was answering.
+    Heat resolves some resources' ``show`` attribute (software configs and
+    deployments, ...) by calling its own API with the caller's token; a
+    request Heat let in just before the revocation makes that call just
+    after it, and Heat answers 200 with those attributes resolved one by
+    one instead (``format_resource_attributes`` swallows the 401).  Then
+    ``resources_attributes`` must still have rows for every resource, not
+    the same rows.
+    """
     assert result.errors == {}
     assert result.stats["stale_tables"] == []
     got = _tables(result)
     assert set(got) == set(reference)
     for name in sorted(reference):
+        if resolved_by_heat and name == "resources_attributes":
+            assert {r[:2] for r in got[name]} == \
+                {r[:2] for r in reference[name]}, name
+            continue
         assert got[name] == reference[name], name
 
 
@@ -231,7 +245,7 @@ def test_token_revoked_during_a_poll_is_replaced(keystone_heat, reference,
     mark = rec.mark()
     result = poller.poll()
     assert revoker.revoked
-    _assert_complete(result, reference)
+    _assert_complete(result, reference, resolved_by_heat=True)
     heat_calls = rec.heat_requests(mark)
     assert any(e[3] == revoker.revoked and e[0] == 200 for e in heat_calls), \
         "the token was revoked before the poll used it"
