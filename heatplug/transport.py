@@ -4,8 +4,8 @@ keystoneauth sends every request to Heat through a ``requests.Session``.
 Measured on a cold poll (docs/performance.md), requests' own code was most
 of heatplug's CPU: work that does nothing for a client of Heat's API,
 repeated at every request.  Each change here skips such work and must not
-change what a request does (tests/unit/test_auth.py compares with requests'
-own behaviour):
+change what a request does (tests/unit/test_transport.py compares with
+requests' own behaviour):
 
 - :func:`lean_requests`: a plain request is prepared and sent without the
   cookie jars and redirect machinery (Heat sets no cookie; keystoneauth

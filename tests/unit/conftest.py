@@ -1,4 +1,6 @@
-"""Fixtures for unit tests: fresh managers that depend on nothing installed."""
+"""Fixtures for unit tests: fresh managers that depend on nothing installed,
+and a stub Heat on the loopback with a real connection to it
+(``server``, ``conn``; test_auth.py, test_transport.py)."""
 
 import contextlib
 import http.server
@@ -146,3 +148,25 @@ def stub_server(handler, **attrs):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+# A stack as the stub Heat (``server``) answers it, with this Content-Type.
+STACK = {"id": "1234", "stack_name": "one", "stack_status": "CREATE_COMPLETE"}
+
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+def server():
+    with stub_server(AnswerHandler, paths=[], answers={}) as srv:
+        yield srv
+
+
+@pytest.fixture
+def conn(server, tmp_path):
+    conf_file = tmp_path / "heatplug.conf"
+    conf_file.write_text(
+        "[heat]\nauth_type = none\nendpoint_override = "
+        "http://127.0.0.1:%d/v1/admin\nstatus_code_retries = 1\n"
+        % server.server_port)
+    return auth.connect(opts.make_conf(config_files=[str(conf_file)]))
