@@ -15,6 +15,13 @@ same digest of its serialization), its rows are reused instead of
 translated again.  Every ``[heatplug]
 full_refresh_every`` polls (the first included) a poll is a *full refresh*
 (``ctx.full_refresh``): families re-verify their caches.
+
+A poll that stalls (no progress for ``[heatplug] stall_timeout`` seconds:
+a plugin that hangs, a Heat that trickles an answer's headers) gives up on
+the families still running: they fail that poll as above, and are not
+started again while their fetch goes on (threads cannot be stopped; the
+pools' threads are daemon threads, :mod:`heatplug.workers`, so one stuck
+for good does not keep the process from exiting).
 """
 
 import concurrent.futures
@@ -28,6 +35,7 @@ import time
 from heatplug import context
 from heatplug import errors
 from heatplug import stats
+from heatplug import workers
 
 LOG = logging.getLogger(__name__)
 
@@ -146,6 +154,8 @@ class Poller:
         self._state = {}         # what shared reads keep between polls
         self._signatures = {}    # family name -> signatures it last read
         self._translated = {}    # family name -> (raw digest, rows, skipped)
+        self._abandoned = {}     # family name -> (future, poll) of a
+        #                          fetch given up on that may still run
         self._progress = None    # the poll in progress: (ctx, families
         #                          done, families, start time)
         self.polls = 0
@@ -298,42 +308,94 @@ class Poller:
         return result
 
     def _fetch_all(self, conn, families, full_refresh=True):
-        """Fetch and translate every family, each in its own thread."""
+        """Fetch and translate every family, each in its own thread.
+
+        A family whose fetch was given up on in an earlier poll and is
+        still running is not started again (it fails this poll); the
+        families still running when the poll stalls are given up on
+        (:meth:`_wait`)."""
         fresh, errs, timings = {}, {}, {}
-        workers = self.conf.heatplug.max_workers
+        for name in list(self._abandoned):
+            future, poll = self._abandoned[name]
+            if future.done():
+                del self._abandoned[name]
+                LOG.warning("family %s: the fetch given up on in poll %d "
+                            "has ended; its answer is dropped", name, poll)
+            elif name in families:
+                errs[name] = str(errors.FetchError(
+                    name, "the fetch given up on in poll %d is still "
+                          "running; not started again until it ends"
+                    % poll))
+        todo = {n: t for n, t in families.items() if n not in errs}
         done = set()
         self._progress = (None, done, len(families), time.monotonic())
+        items = workers.WorkerPool(self.conf.heatplug.max_workers,
+                                   "heatplug-item")
+        fams = workers.WorkerPool(max(1, len(todo)), "heatplug-family")
+        stalled = False
         try:
-            with concurrent.futures.ThreadPoolExecutor(
-                    workers, thread_name_prefix="heatplug-item") as items, \
-                    concurrent.futures.ThreadPoolExecutor(
-                        max(1, len(families)),
-                        thread_name_prefix="heatplug-family") as fams:
-                ctx = context.PollContext(conn, self.conf, items,
-                                          full_refresh=full_refresh,
-                                          state=self._state)
-                self._progress = (ctx,) + self._progress[1:]
-                futures = {fams.submit(self._run_family, ctx, name, tables):
-                           name for name, tables in families.items()}
-                for future in concurrent.futures.as_completed(futures):
-                    name = futures[future]
-                    done.add(name)
-                    try:
-                        rows, skipped, seconds, sigs = future.result()
-                    except errors.HeatplugError as exc:
-                        LOG.error("%s", exc)
-                        errs[name] = str(exc)
-                        continue
-                    except Exception as exc:  # a bug in the core itself
-                        LOG.exception("family %s failed unexpectedly", name)
-                        errs[name] = "%s: %s" % (type(exc).__name__, exc)
-                        continue
-                    fresh[name] = rows
-                    timings[name] = (seconds, skipped)
-                    self._signatures[name] = sigs
+            ctx = context.PollContext(conn, self.conf, items,
+                                      full_refresh=full_refresh,
+                                      state=self._state)
+            self._progress = (ctx,) + self._progress[1:]
+            futures = {fams.submit(self._run_family, ctx, name, tables):
+                       name for name, tables in todo.items()}
+            for future in self._wait(futures, ctx, conn.counters):
+                name = futures[future]
+                done.add(name)
+                try:
+                    rows, skipped, seconds, sigs = future.result()
+                except errors.HeatplugError as exc:
+                    LOG.error("%s", exc)
+                    errs[name] = str(exc)
+                    continue
+                except Exception as exc:  # a bug in the core itself
+                    LOG.exception("family %s failed unexpectedly", name)
+                    errs[name] = "%s: %s" % (type(exc).__name__, exc)
+                    continue
+                fresh[name] = rows
+                timings[name] = (seconds, skipped)
+                self._signatures[name] = sigs
+            for future, name in futures.items():
+                if name not in done:
+                    stalled = True
+                    self._abandoned[name] = (future, self.polls)
+                    err = errors.FetchError(
+                        name, "no progress for %d s (no Heat answer, no "
+                              "failed try, no family finishing): given up "
+                              "on, still running in the background "
+                              "([heatplug] stall_timeout)"
+                        % self.conf.heatplug.stall_timeout)
+                    LOG.error("%s", err)
+                    errs[name] = str(err)
         finally:
+            # Given up on: the item calls still queued are cancelled (the
+            # fetches waiting for them fail and end); calls under way are
+            # left to finish or hang on daemon threads.
+            items.shutdown(wait=not stalled, cancel_futures=stalled)
+            fams.shutdown(wait=not stalled)
             self._progress = None
         return fresh, errs, timings
+
+    def _wait(self, futures, ctx, counters):
+        """Yield the family futures as they finish, until every one has or
+        the poll has made no progress for ``[heatplug] stall_timeout``
+        seconds: no HTTP try ended (answered or failed), no per-item call
+        ended and no family finished."""
+        stall = self.conf.heatplug.stall_timeout
+        pending = set(futures)
+        mark, since = None, time.monotonic()
+        while pending:
+            finished, pending = concurrent.futures.wait(
+                pending, timeout=min(stall, 1.0) if stall else None,
+                return_when=concurrent.futures.FIRST_COMPLETED)
+            yield from finished
+            now = time.monotonic()
+            tries = sum(c["requests"] for c in counters.snapshot().values())
+            if finished or (tries, ctx.items_done) != mark:
+                mark, since = (tries, ctx.items_done), now
+            elif stall and pending and now - since >= stall:
+                return
 
     def _assemble(self, families, fresh, errs, fam_stats):
         tables = {}

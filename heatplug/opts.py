@@ -46,6 +46,18 @@ HEATPLUG_OPTS = [
              "resources and their events, software deployments pushed to a "
              "server's metadata, live attribute values, a deleted "
              "snapshot) shows only at the next full refresh."),
+    cfg.IntOpt(
+        "stall_timeout", default=600, min=0,
+        help="Seconds a poll waits without progress (no Heat answer, no "
+             "failed try, no family finishing) before it gives up on the "
+             "families still running: their tables keep their last good "
+             "rows (stale), the other families publish, and a family given "
+             "up on is not started again until its fetch ends (it goes on "
+             "in the background: a thread cannot be stopped). Guards "
+             "against a plugin that hangs and a Heat (or proxy) that "
+             "trickles an answer's headers. Keep it above twice [heat] "
+             "timeout (one try may wait that long for an answer). 0: wait "
+             "for ever."),
     cfg.BoolOpt(
         "event_details", default=True,
         help="Read each event's detail (resource type and properties: one "

@@ -1,6 +1,8 @@
 """The lifecycle: isolation of families, last good rows, publish, write hook."""
 
 import json
+import threading
+import time
 
 import pytest
 
@@ -215,3 +217,112 @@ def test_digest_sees_values_not_how_they_are_shared():
     cyclic = {"a": []}
     cyclic["a"].append(cyclic)
     assert core._digest(cyclic) is None
+
+
+# -- a poll that stalls -------------------------------------------------------
+
+class Hanging(Family):
+    """A family whose fetch waits for ``release`` (once the shared stack
+    list is read), then answers its rows."""
+
+    def __init__(self, name, rows=None):
+        super().__init__(name, rows)
+        self.release = threading.Event()
+        self.release.set()
+        self.started = threading.Event()
+
+    @heatplug.hookimpl
+    def heatplug_fetch(self, ctx):
+        self.fetches += 1
+        ctx.stacks()
+        self.started.set()
+        self.release.wait(30)
+        return list(self.rows)
+
+
+def test_a_hanging_family_is_given_up_on_and_the_others_publish(
+        conf, pm, static_auth, caplog):
+    conf.set_override("stall_timeout", 1, "heatplug")
+    hang, one = Hanging("hang", [("h",)]), Family("one", [("1",)])
+    pm.register(hang, name="hang")
+    pm.register(one, name="one")
+    poller = core.Poller(conf, pm)
+    assert poller.poll().ok
+    try:
+        hang.release.clear()
+        one.rows = [("1b",)]
+        start = time.monotonic()
+        result = poller.poll()
+        assert time.monotonic() - start < 5
+        assert result.errors["hang"].startswith(
+            "fetch hang: no progress for 1 s")
+        assert "still running in the background" in result.errors["hang"]
+        assert result.tables["hang"].stale
+        assert result.tables["hang"].rows == [("h",)]    # last good rows
+        assert result.tables["one"].rows == [("1b",)]
+        assert not result.tables["one"].stale
+        assert list(result.errors) == ["hang"]
+
+        # while it hangs, it is not started again; the others go on
+        result = poller.poll()
+        assert hang.fetches == 2
+        assert "still running; not started again" in result.errors["hang"]
+        assert result.tables["hang"].rows == [("h",)]
+        assert result.tables["one"].rows == [("1b",)]
+    finally:
+        hang.release.set()
+    # once it has ended (its late answer dropped), it runs again
+    deadline = time.monotonic() + 5
+    while poller._abandoned["hang"][0].running():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    hang.rows = [("h2",)]
+    result = poller.poll()
+    assert result.ok
+    assert hang.fetches == 3
+    assert result.tables["hang"].rows == [("h2",)]
+    assert "the fetch given up on in poll 2 has ended" in caplog.text
+    # no thread of the given-up poll is left
+    deadline = time.monotonic() + 5
+    while [t for t in threading.enumerate()
+           if t.name.startswith("heatplug-")]:
+        assert time.monotonic() < deadline, threading.enumerate()
+        time.sleep(0.01)
+
+
+class Slow(Family):
+    """A family that takes ``len(items) * pause`` seconds, item by item on
+    the worker pool."""
+
+    def __init__(self, name, items, pause):
+        super().__init__(name)
+        self.items, self.pause = items, pause
+
+    @heatplug.hookimpl
+    def heatplug_fetch(self, ctx):
+        self.fetches += 1
+        ctx.stacks()
+        return ctx.map(lambda i: (time.sleep(self.pause), (str(i),))[1],
+                       self.items)
+
+
+def test_a_slow_family_that_makes_progress_is_waited_for(conf, pm,
+                                                         static_auth):
+    conf.set_override("stall_timeout", 1, "heatplug")
+    conf.set_override("max_workers", 1, "heatplug")
+    pm.register(Slow("slow", range(5), 0.4), name="slow")
+    result = core.Poller(conf, pm).poll()
+    assert result.ok, result.errors
+    assert result.stats["seconds"] >= 2
+    assert result.tables["slow"].rows == [(str(i),) for i in range(5)]
+
+
+def test_stall_timeout_0_waits_for_ever(conf, pm, static_auth):
+    conf.set_override("stall_timeout", 0, "heatplug")
+    hang = Hanging("hang")
+    pm.register(hang, name="hang")
+    hang.release.clear()
+    threading.Timer(1.5, hang.release.set).start()
+    result = core.Poller(conf, pm).poll()
+    assert result.ok, result.errors
+    assert result.stats["seconds"] >= 1.5
