@@ -110,16 +110,22 @@ def _checked(resp, call):
     return resp
 
 
-def name_calls(http_client):
+def name_calls(http_client, counters=None):
     """Wrap a heatclient ``SessionClient`` so that every error names the
     Heat call (``GET /stacks?show_nested=True: ...``) and a 2xx answer that
-    is not JSON is an error (:class:`BadResponse`) at the call."""
+    is not JSON is an error (:class:`BadResponse`) at the call; with
+    ``counters`` (:class:`heatplug.stats.Counters`), each call is in its
+    ``in_flight`` while it runs (a stalled poll names what it waits for)."""
     request = http_client.request
 
     def named_request(url, method, **kwargs):
         call = "%s %s" % (method, url)
         try:
-            resp = request(url, method, **kwargs)
+            if counters is None:
+                resp = request(url, method, **kwargs)
+            else:
+                with counters.calling(call):
+                    resp = request(url, method, **kwargs)
         except Exception as exc:
             _annotate(exc, call)
             raise
@@ -335,7 +341,7 @@ def connect(conf):
         "1", session=sess, service_type=SERVICE_TYPE,
         user_agent="heatplug", **retries,
         **{k: v for k, v in where.items() if v})
-    name_calls(heat.http_client)
+    name_calls(heat.http_client, counters)
     LOG.debug("Heat client ready (region %s, interface %s, endpoint %s)",
               where.get("region_name"), where.get("interface"),
               where.get("endpoint_override") or "from the catalog")

@@ -356,16 +356,21 @@ class Poller:
                 fresh[name] = rows
                 timings[name] = (seconds, skipped)
                 self._signatures[name] = sigs
+            flying = conn.counters.in_flight()
             for future, name in futures.items():
                 if name not in done:
                     stalled = True
                     self._abandoned[name] = (future, self.polls)
+                    calls = ["%s (%.0f s)" % c for c in flying.get(name, [])]
+                    calls += ["%s (%.0f s, shared)" % c
+                              for c in flying.get(context.SHARED, [])]
                     err = errors.FetchError(
                         name, "no progress for %d s (no Heat answer, no "
                               "failed try, no family finishing): given up "
                               "on, still running in the background "
-                              "([heatplug] stall_timeout)"
-                        % self.conf.heatplug.stall_timeout)
+                              "([heatplug] stall_timeout); in flight: %s"
+                        % (self.conf.heatplug.stall_timeout,
+                           ", ".join(calls) or "no Heat call"))
                     LOG.error("%s", err)
                     errs[name] = str(err)
         finally:

@@ -10,6 +10,7 @@ pool carries into its threads.
 import collections
 import contextlib
 import contextvars
+import itertools
 import threading
 import time
 
@@ -33,6 +34,8 @@ class Counters:
 
     def __init__(self):
         self._lock = threading.Lock()
+        self._calls = {}        # id -> (family, call, start): in flight
+        self._ids = itertools.count()
         self.reset()
 
     def reset(self):
@@ -40,6 +43,26 @@ class Counters:
             self._requests = collections.Counter()
             self._bytes = collections.Counter()
             self._errors = collections.Counter()
+
+    @contextlib.contextmanager
+    def calling(self, call):
+        """Remember ``call`` (``"GET /stacks?..."``) as in flight for the
+        current family while the block runs (for :meth:`in_flight`)."""
+        key = next(self._ids)
+        self._calls[key] = (current_family.get(), call, time.monotonic())
+        try:
+            yield
+        finally:
+            del self._calls[key]
+
+    def in_flight(self):
+        """``{family: [(call, seconds in flight)]}`` of the calls under
+        way, longest first (a poll's reset does not forget them)."""
+        now, out = time.monotonic(), {}
+        for family, call, start in sorted(list(self._calls.values()),
+                                          key=lambda c: c[2]):
+            out.setdefault(family, []).append((call, now - start))
+        return out
 
     def record(self, family, nbytes, error=False):
         with self._lock:

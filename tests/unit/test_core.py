@@ -257,6 +257,7 @@ def test_a_hanging_family_is_given_up_on_and_the_others_publish(
         assert result.errors["hang"].startswith(
             "fetch hang: no progress for 1 s")
         assert "still running in the background" in result.errors["hang"]
+        assert result.errors["hang"].endswith("in flight: no Heat call")
         assert result.tables["hang"].stale
         assert result.tables["hang"].rows == [("h",)]    # last good rows
         assert result.tables["one"].rows == [("1b",)]

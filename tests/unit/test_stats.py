@@ -47,3 +47,30 @@ def test_a_redirect_counts_as_two_round_trips(server, tmp_path):
     counted = conn.counters.snapshot()["stack_details"]
     assert counted["requests"] == 2
     assert counted["bytes"] == len(json.dumps({"stack": STACK}))
+
+
+def test_calls_in_flight_are_named_per_family_until_they_end():
+    counters = stats.Counters()
+    with stats.attributed_to("events"):
+        with counters.calling("GET /stacks/a/1/events"):
+            with stats.attributed_to("shared"):
+                with counters.calling("GET /stacks?show_nested=True"):
+                    counters.reset()      # a new poll forgets no call
+                    flying = counters.in_flight()
+            assert {f: [c for c, _ in calls] for f, calls in
+                    counters.in_flight().items()} == {
+                "events": ["GET /stacks/a/1/events"]}
+    assert counters.in_flight() == {}
+    assert [call for call, _ in flying["events"]] == [
+        "GET /stacks/a/1/events"]
+    assert [call for call, _ in flying["shared"]] == [
+        "GET /stacks?show_nested=True"]
+    assert flying["events"][0][1] >= flying["shared"][0][1] >= 0
+
+
+def test_a_failing_call_leaves_the_calls_in_flight():
+    counters = stats.Counters()
+    with pytest.raises(RuntimeError):
+        with counters.calling("GET /software_configs"):
+            raise RuntimeError("refused")
+    assert counters.in_flight() == {}
