@@ -29,6 +29,10 @@ Faults (``kind``):
 ``trickle``   forward, then send Heat's headers at once and its body
               ``step`` bytes (default 16) every ``pause`` seconds (default
               0.2): each read is quick, the whole body very slow.
+``trickle-headers``  forward, then send Heat's status line and headers
+              ``step`` bytes (default 1) every ``pause`` seconds (default
+              0.1), then its body: each read is quick, the headers
+              never seem to end.
 ``garbage``   answer 200, ``application/json``, with ``body`` (default: an
               HTML page): invalid JSON.
 ``query``     forward with the query rewritten by ``rewrite(query_dict)``.
@@ -67,7 +71,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate",
               "upgrade", "content-length"}
 
 KINDS = ("status", "reset", "close", "delay", "truncate", "cut", "garbage",
-         "query", "body", "hook", "trickle")
+         "query", "body", "hook", "trickle", "trickle-headers")
 
 REASONS = {401: "Unauthorized", 404: "Not Found",
            500: "Internal Server Error", 502: "Bad Gateway",
@@ -234,6 +238,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(status, data[:params.get("keep", len(data) // 2)],
                        headers=headers, content_type=None, length=len(data))
             self.connection.shutdown(socket.SHUT_RDWR)
+            return status
+        if kind == "trickle-headers":
+            head = ["HTTP/1.1 %d %s" % (status, REASONS.get(status, "OK"))]
+            head += ["%s: %s" % header for header in headers]
+            head += ["Content-Length: %d" % len(data), "", ""]
+            raw = "\r\n".join(head).encode("latin-1")
+            step, pause = params.get("step", 1), params.get("pause", 0.1)
+            for i in range(0, len(raw), step):
+                self.wfile.write(raw[i:i + step])
+                self.wfile.flush()
+                time.sleep(pause)
+            self.wfile.write(data)
+            self.wfile.flush()
             return status
         if kind == "trickle":
             self._send(status, b"", headers=headers, content_type=None,

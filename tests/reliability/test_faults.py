@@ -334,6 +334,72 @@ def test_trickling_body(poller, proxy):
          "resource_types stale, others fresh", len(seen), seconds)
 
 
+STALL = 2
+TYPES = r"^/v1/admin/resource_types\?with_description"
+TYPES_CALL = "GET /resource_types?with_description=True"
+
+
+def test_trickling_headers_stall_only_their_family(poller, proxy):
+    """Heat's status line and headers a byte every 0.05 s: no socket read
+    ever times out and the answer never seems to come.  The poll gives up
+    on that family once nothing has moved for [heatplug] stall_timeout
+    seconds, naming the call in flight; the others publish; the family is
+    not started again while its call goes on, and polls cleanly after."""
+    good = good_poll(poller)
+    poller.conf.set_override("stall_timeout", STALL, "heatplug")
+    try:
+        proxy.add(TYPES, "trickle-headers", times=1, pause=0.05)
+        result, seconds = timed_poll(poller, proxy)
+        check_failed_cleanly(poller, good, result, ["resource_types"],
+                             TYPES_CALL)
+        message = result.errors["resource_types"]
+        assert "no progress for %d s" % STALL in message
+        assert "in flight: %s (" % TYPES_CALL in message
+        assert STALL <= seconds < STALL + 6
+        note("headers trickled (1 byte / 0.05 s)",
+             "resource_types stale (stalled), others fresh",
+             len(attempts(proxy, TYPES)), seconds)
+
+        # the call still trickles: the family is not started again
+        result = poller.poll()
+        assert set(result.errors) == {"resource_types"}
+        assert "still running; not started again" in \
+            result.errors["resource_types"]
+        assert len(attempts(proxy, TYPES)) == 1
+        assert rconf.rows(result, "stacks") == rconf.rows(good, "stacks")
+    finally:
+        poller.conf.clear_override("stall_timeout", "heatplug")
+    # the trickle ends, the family's fetch with it; then a clean poll
+    ended = poller._abandoned["resource_types"][0]
+    ended.exception(timeout=120)
+    result = good_poll(poller)
+    assert rconf.rows(result, "resource_types") == rconf.rows(
+        good, "resource_types")
+
+
+def test_a_stalled_poll_does_not_keep_the_cli_from_exiting(proxy, tmp_path):
+    """``heatplug poll`` prints what it has and exits although a thread
+    is still stuck reading a trickled answer (minutes long)."""
+    conf = rconf.write_conf(tmp_path / "heatplug.conf",
+                            proxy.url + "/v1/admin", timeout=TIMEOUT)
+    stall = tmp_path / "stall.conf"
+    stall.write_text("[heatplug]\nstall_timeout = %d\n" % STALL)
+    proxy.add(TYPES, "trickle-headers", times=1, pause=0.5)
+    start = time.monotonic()
+    proc = rconf.run_cli(["--config-file", str(conf), "--config-file",
+                          str(stall), "poll"], timeout=120)
+    seconds = time.monotonic() - start
+    assert proc.returncode == 1, proc.stderr
+    assert "fetch resource_types: no progress for %d s" % STALL in \
+        proc.stderr + proc.stdout
+    assert "stacks" in proc.stdout
+    # the trickle alone would take minutes; the process needs a cold poll
+    assert seconds < 60
+    assert proxy.requests(TYPES)[0].status is None    # still trickling
+    note("headers trickled, `heatplug poll`",
+         "exits (rc 1) after the stall", 1, seconds)
+
+
 # ---------------------------------------------------------------------------
 # bad answers
 # ---------------------------------------------------------------------------
