@@ -122,6 +122,9 @@ CONFIG_HELP = {
     "disabled_plugins": "heatplug plugins to disable (list or "
                         "comma-separated)",
     "max_workers": "worker pool size for per-item Heat calls (default 8)",
+    "stall_timeout": "seconds a poll waits without progress before it "
+                     "gives up on the families still running (their tables "
+                     "stay stale; default 600, 0: for ever)",
     "write_actions_enabled": "true to let execute() reach heatplug's "
                              "write-action hook (default false)",
     "write_actions_allowed": "the actions execute() may carry out when "
@@ -226,7 +229,8 @@ def build_conf(args):
       ``endpoint`` -> ``endpoint_override``; ``cafile``, ``certfile``,
       ``keyfile``, ``insecure``, ``timeout`` as they are;
     * ``enabled_plugins``, ``disabled_plugins``, ``max_workers``,
-      ``write_actions_enabled``, ``write_actions_allowed`` -> ``[heatplug]``.
+      ``stall_timeout``, ``write_actions_enabled``,
+      ``write_actions_allowed`` -> ``[heatplug]``.
 
     :raises ConfigError: no way to reach Heat, a missing password-auth
         option, or a value of the wrong type.
@@ -283,7 +287,7 @@ def build_conf(args):
                 "write_actions_allowed"):
         if key in args:
             override(key, args[key], "heatplug")
-    for key in ("max_workers", "write_actions_enabled"):
+    for key in ("max_workers", "stall_timeout", "write_actions_enabled"):
         if _given(args, key):
             override(key, args[key], "heatplug")
     return conf

@@ -211,7 +211,8 @@ def test_datasource_info():
         "user_domain_name", "project_domain_name", "region", "endpoint",
         "interface", "cafile", "certfile", "keyfile", "insecure", "timeout",
         "poll_time", "lazy_tables", "enabled_plugins", "disabled_plugins",
-        "max_workers", "write_actions_enabled", "write_actions_allowed"}
+        "max_workers", "stall_timeout", "write_actions_enabled",
+        "write_actions_allowed"}
     from congress.datasources import constants
     assert set(info["config"].values()) == {constants.OPTIONAL}
     assert info["description"]
@@ -270,7 +271,8 @@ def test_password_config_maps_to_keystoneauth_options():
         "password": "pw-9Xq", "tenant_name": "service", "region": "RegionTwo",
         "endpoint": "https://heat.example:8004/v1/p1", "interface": "internal",
         "cafile": "/etc/ssl/ca.pem", "insecure": "true", "timeout": "30",
-        "max_workers": "4", "poll_time": "15", "ds_id": "x"})
+        "max_workers": "4", "stall_timeout": "120", "poll_time": "15",
+        "ds_id": "x"})
     heat = d.conf.heat
     assert heat.auth_type == "password"
     assert (heat.auth_url, heat.username, heat.password, heat.project_name,
@@ -282,6 +284,7 @@ def test_password_config_maps_to_keystoneauth_options():
     assert heat.valid_interfaces == ["internal"]
     assert heat.cafile == "/etc/ssl/ca.pem" and heat.insecure is True
     assert heat.timeout == 30 and d.conf.heatplug.max_workers == 4
+    assert d.conf.heatplug.stall_timeout == 120
     assert d.poll_time == 15
     auth = ks_loading.load_auth_from_conf_options(d.conf, "heat")
     assert type(auth).__name__ == "Password"
