@@ -122,6 +122,14 @@ CONFIG_HELP = {
     "disabled_plugins": "heatplug plugins to disable (list or "
                         "comma-separated)",
     "max_workers": "worker pool size for per-item Heat calls (default 8)",
+    "full_refresh_every": "every this many polls, a full refresh that "
+                          "re-verifies every cache (default 30; 0: only "
+                          "the first poll)",
+    "changed_stacks_only": "true to re-read resources and events only for "
+                           "root stacks whose tree changed, between full "
+                           "refreshes (default false)",
+    "event_details": "false to skip the per-event detail calls (default "
+                     "true)",
     "stall_timeout": "seconds a poll waits without progress before it "
                      "gives up on the families still running (their tables "
                      "stay stale; default 600, 0: for ever)",
@@ -229,6 +237,7 @@ def build_conf(args):
       ``endpoint`` -> ``endpoint_override``; ``cafile``, ``certfile``,
       ``keyfile``, ``insecure``, ``timeout`` as they are;
     * ``enabled_plugins``, ``disabled_plugins``, ``max_workers``,
+      ``full_refresh_every``, ``changed_stacks_only``, ``event_details``,
       ``stall_timeout``, ``write_actions_enabled``,
       ``write_actions_allowed`` -> ``[heatplug]``.
 
@@ -287,7 +296,8 @@ def build_conf(args):
                 "write_actions_allowed"):
         if key in args:
             override(key, args[key], "heatplug")
-    for key in ("max_workers", "stall_timeout", "write_actions_enabled"):
+    for key in ("max_workers", "full_refresh_every", "changed_stacks_only",
+                "event_details", "stall_timeout", "write_actions_enabled"):
         if _given(args, key):
             override(key, args[key], "heatplug")
     return conf

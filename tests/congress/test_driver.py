@@ -211,7 +211,8 @@ def test_datasource_info():
         "user_domain_name", "project_domain_name", "region", "endpoint",
         "interface", "cafile", "certfile", "keyfile", "insecure", "timeout",
         "poll_time", "lazy_tables", "enabled_plugins", "disabled_plugins",
-        "max_workers", "stall_timeout", "write_actions_enabled",
+        "max_workers", "full_refresh_every", "changed_stacks_only",
+        "event_details", "stall_timeout", "write_actions_enabled",
         "write_actions_allowed"}
     from congress.datasources import constants
     assert set(info["config"].values()) == {constants.OPTIONAL}
@@ -272,7 +273,8 @@ def test_password_config_maps_to_keystoneauth_options():
         "endpoint": "https://heat.example:8004/v1/p1", "interface": "internal",
         "cafile": "/etc/ssl/ca.pem", "insecure": "true", "timeout": "30",
         "max_workers": "4", "stall_timeout": "120", "poll_time": "15",
-        "ds_id": "x"})
+        "full_refresh_every": "10", "changed_stacks_only": "true",
+        "event_details": "false", "ds_id": "x"})
     heat = d.conf.heat
     assert heat.auth_type == "password"
     assert (heat.auth_url, heat.username, heat.password, heat.project_name,
@@ -285,6 +287,9 @@ def test_password_config_maps_to_keystoneauth_options():
     assert heat.cafile == "/etc/ssl/ca.pem" and heat.insecure is True
     assert heat.timeout == 30 and d.conf.heatplug.max_workers == 4
     assert d.conf.heatplug.stall_timeout == 120
+    assert d.conf.heatplug.full_refresh_every == 10
+    assert d.conf.heatplug.changed_stacks_only is True
+    assert d.conf.heatplug.event_details is False
     assert d.poll_time == 15
     auth = ks_loading.load_auth_from_conf_options(d.conf, "heat")
     assert type(auth).__name__ == "Password"
@@ -504,6 +509,43 @@ def test_heat_unreachable_keeps_last_good_rows(local_heat, heat, population):
     assert "stacks: fetch stacks: ConnectFailure" in str(d.last_error)
     assert d.get_status()["stale_tables"] == ["stacks", "stacks_links",
                                               "stacks_tags"]
+
+
+def test_poll_modes_from_the_driver_config(local_heat, population):
+    """changed_stacks_only and event_details reach the poller: with
+    nothing changed, a second poll makes no per-root-stack call, and no
+    event detail is read at all."""
+    families = "stacks,resources,events"
+    default = make_driver(local_heat.endpoint, enabled_plugins=families)
+    lean = make_driver(local_heat.endpoint, enabled_plugins=families,
+                       changed_stacks_only="true", event_details="false",
+                       full_refresh_every="0")
+    polls = {}
+    for name, d in (("default", default), ("lean", lean)):
+        _poll_with_node(d)
+        first = d.get_status()["poll_stats"]
+        _poll_with_node(d)
+        polls[name] = (first, d.get_status()["poll_stats"])
+        assert d.last_error is None
+        assert set(d.state["events"]) and set(d.state["resources"])
+    (d_cold, d_steady), (l_cold, l_steady) = polls["default"], polls["lean"]
+    assert d_steady["full_refresh"] is l_steady["full_refresh"] is False
+    fam = "families"
+    # default: each poll lists every root stack's resources and events
+    assert d_steady[fam]["events"]["requests"] > 0
+    assert d_steady["shared_requests"] > 2
+    # changed_stacks_only, nothing changed: no per-root-stack call at all
+    assert l_steady[fam]["events"]["requests"] == 0
+    assert l_steady[fam]["resources"]["requests"] == 0
+    assert l_steady["requests"] == l_steady["shared_requests"] <= 2
+    # event_details off: the cold poll reads the event lists only
+    assert 0 < l_cold[fam]["events"]["requests"] < \
+        d_cold[fam]["events"]["requests"]
+    assert not lean.state["events_resource_properties"]
+    assert default.state["events_resource_properties"]
+    # the same events (without their detail columns)
+    assert {r[0] for r in lean.state["events"]} == \
+        {r[0] for r in default.state["events"]}
 
 
 # --------------------------------------------------------------------------
