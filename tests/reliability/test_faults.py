@@ -340,7 +340,7 @@ TYPES_CALL = "GET /resource_types?with_description=True"
 
 
 def test_trickling_headers_stall_only_their_family(poller, proxy):
-    """Heat's status line and headers a byte every 0.05 s: no socket read
+    """Heat's status line and headers a byte every 0.1 s: no socket read
     ever times out and the answer never seems to come.  The poll gives up
     on that family once nothing has moved for [heatplug] stall_timeout
     seconds, naming the call in flight; the others publish; the family is
@@ -348,7 +348,7 @@ def test_trickling_headers_stall_only_their_family(poller, proxy):
     good = good_poll(poller)
     poller.conf.set_override("stall_timeout", STALL, "heatplug")
     try:
-        proxy.add(TYPES, "trickle-headers", times=1, pause=0.05)
+        proxy.add(TYPES, "trickle-headers", times=1, pause=0.1)
         result, seconds = timed_poll(poller, proxy)
         check_failed_cleanly(poller, good, result, ["resource_types"],
                              TYPES_CALL)
@@ -356,7 +356,7 @@ def test_trickling_headers_stall_only_their_family(poller, proxy):
         assert "no progress for %d s" % STALL in message
         assert "in flight: %s (" % TYPES_CALL in message
         assert STALL <= seconds < STALL + 6
-        note("headers trickled (1 byte / 0.05 s)",
+        note("headers trickled (1 byte / 0.1 s)",
              "resource_types stale (stalled), others fresh",
              len(attempts(proxy, TYPES)), seconds)
 
