@@ -356,23 +356,9 @@ class Poller:
                 fresh[name] = rows
                 timings[name] = (seconds, skipped)
                 self._signatures[name] = sigs
-            flying = conn.counters.in_flight()
-            for future, name in futures.items():
-                if name not in done:
-                    stalled = True
-                    self._abandoned[name] = (future, self.polls)
-                    calls = ["%s (%.0f s)" % c for c in flying.get(name, [])]
-                    calls += ["%s (%.0f s, shared)" % c
-                              for c in flying.get(context.SHARED, [])]
-                    err = errors.FetchError(
-                        name, "no progress for %d s (no Heat answer, no "
-                              "failed try, no family finishing): given up "
-                              "on, still running in the background "
-                              "([heatplug] stall_timeout); in flight: %s"
-                        % (self.conf.heatplug.stall_timeout,
-                           ", ".join(calls) or "no Heat call"))
-                    LOG.error("%s", err)
-                    errs[name] = str(err)
+            left = {f: n for f, n in futures.items() if n not in done}
+            errs.update(self._give_up(left, conn.counters))
+            stalled = bool(left)
         finally:
             # Given up on: the item calls still queued are cancelled (the
             # fetches waiting for them fail and end); calls under way are
@@ -381,6 +367,28 @@ class Poller:
             fams.shutdown(wait=not stalled)
             self._progress = None
         return fresh, errs, timings
+
+    def _give_up(self, futures, counters):
+        """Give up on the family ``futures`` (``{future: name}``) of a
+        poll that stalled: remember them (not started again while they
+        run) and return ``{name: error}``, each naming the Heat calls in
+        flight for it."""
+        flying, errs = counters.in_flight(), {}
+        for future, name in futures.items():
+            self._abandoned[name] = (future, self.polls)
+            calls = ["%s (%.0f s)" % c for c in flying.get(name, [])]
+            calls += ["%s (%.0f s, shared)" % c
+                      for c in flying.get(context.SHARED, [])]
+            err = errors.FetchError(
+                name, "no progress for %d s (no Heat answer, no failed "
+                      "try, no family finishing): given up on, still "
+                      "running in the background ([heatplug] "
+                      "stall_timeout); in flight: %s"
+                % (self.conf.heatplug.stall_timeout,
+                   ", ".join(calls) or "no Heat call"))
+            LOG.error("%s", err)
+            errs[name] = str(err)
+        return errs
 
     def _wait(self, futures, ctx, counters):
         """Yield the family futures as they finish, until every one has or
