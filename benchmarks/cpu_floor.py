@@ -152,6 +152,8 @@ def straight_to_urllib3(requests_session):
 sent_straight = itertools.count()
 
 
+# ``install`` is bound here, to heatplug's own: polls() patches
+# transport.install with this function.
 def _install_without_requests(requests_session, install=transport.install):
     install(requests_session)
     return straight_to_urllib3(requests_session)

@@ -110,22 +110,19 @@ def _checked(resp, call):
     return resp
 
 
-def name_calls(http_client, counters=None):
+def name_calls(http_client, counters):
     """Wrap a heatclient ``SessionClient`` so that every error names the
     Heat call (``GET /stacks?show_nested=True: ...``) and a 2xx answer that
-    is not JSON is an error (:class:`BadResponse`) at the call; with
-    ``counters`` (:class:`heatplug.stats.Counters`), each call is in its
-    ``in_flight`` while it runs (a stalled poll names what it waits for)."""
+    is not JSON is an error (:class:`BadResponse`) at the call; each call
+    is in ``counters``' (:class:`heatplug.stats.Counters`) ``in_flight``
+    while it runs (a stalled poll names what it waits for)."""
     request = http_client.request
 
     def named_request(url, method, **kwargs):
         call = "%s %s" % (method, url)
         try:
-            if counters is None:
+            with counters.calling(call):
                 resp = request(url, method, **kwargs)
-            else:
-                with counters.calling(call):
-                    resp = request(url, method, **kwargs)
         except Exception as exc:
             _annotate(exc, call)
             raise

@@ -105,7 +105,8 @@ class Adapter(ks_session.TCPKeepAliveAdapter):
       after the read timeout is abandoned with
       ``requests.exceptions.ReadTimeout`` (keystoneauth retries it as a
       timeout).  An answer thus takes at most the header wait plus twice
-      the timeout; a server that trickles its *headers* is not covered.
+      the timeout; a server that trickles its *headers* is left to the
+      poll's stall watch (``[heatplug] stall_timeout``, :mod:`heatplug.core`).
       With an urllib3 that has no ``HTTPResponse.read1``, requests reads
       the body as before;
     - responses are built without asking ``cookielib`` for the cookies of

@@ -243,26 +243,26 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             head = ["HTTP/1.1 %d %s" % (status, REASONS.get(status, "OK"))]
             head += ["%s: %s" % header for header in headers]
             head += ["Content-Length: %d" % len(data), "", ""]
-            raw = "\r\n".join(head).encode("latin-1")
-            step, pause = params.get("step", 1), params.get("pause", 0.1)
-            for i in range(0, len(raw), step):
-                self.wfile.write(raw[i:i + step])
-                self.wfile.flush()
-                time.sleep(pause)
+            self._trickle("\r\n".join(head).encode("latin-1"),
+                          params.get("step", 1), params.get("pause", 0.1))
             self.wfile.write(data)
             self.wfile.flush()
             return status
         if kind == "trickle":
             self._send(status, b"", headers=headers, content_type=None,
                        length=len(data))
-            step, pause = params.get("step", 16), params.get("pause", 0.2)
-            for i in range(0, len(data), step):
-                self.wfile.write(data[i:i + step])
-                self.wfile.flush()
-                time.sleep(pause)
+            self._trickle(data, params.get("step", 16),
+                          params.get("pause", 0.2))
             return status
         self._send(status, data, headers=headers, content_type=None)
         return status
+
+    def _trickle(self, data, step, pause):
+        """Send ``data`` ``step`` bytes at a time, ``pause`` seconds apart."""
+        for i in range(0, len(data), step):
+            self.wfile.write(data[i:i + step])
+            self.wfile.flush()
+            time.sleep(pause)
 
     # -- a minimal Keystone v3 ------------------------------------------------
 
