@@ -28,6 +28,7 @@ import concurrent.futures
 import contextvars
 import logging
 import threading
+import urllib.parse
 
 from heatclient import exc as heat_exc
 
@@ -178,6 +179,46 @@ class PollContext:
     def root_stacks(self):
         """The stacks that have no parent."""
         return [s for s in self.stacks() if not s.get("parent")]
+
+    def token_project(self):
+        """The id of the project heatplug's token is scoped to, or None.
+
+        From keystoneauth, else from Heat's endpoint, whose path always ends
+        with the project (``/v1/{project}``, the only form Heat routes; an
+        endpoint given with ``admin_token`` or ``none`` auth has no other
+        source).  Computed once per poll.
+        """
+        def find():
+            client = getattr(self.heat, "http_client", None)
+            if client is None:      # not python-heatclient's session client
+                return None
+            project = client.get_project_id()
+            if not project:
+                endpoint = client.get_endpoint() or ""
+                project = urllib.parse.urlsplit(endpoint).path.rstrip(
+                    "/").rpartition("/")[2] or None
+            return project
+        return self.shared("token_project", find)
+
+    def other_project_stacks(self):
+        """Ids of the listed stacks of projects other than the token's.
+
+        Heat lists every project's stacks to a cloud admin (each with its
+        ``project``) and reads most of their data for it, but answers two
+        reads for the token's project only (``heat/db/api.py`` filters them
+        by ``context.project_id``, even for an admin): a stack's event list
+        with ``nested_depth``, and its snapshot list.  Empty when the token's
+        project is unknown or Heat gives no projects (it does so to admins
+        only).  Computed once per poll.
+        """
+        def compute():
+            mine = self.token_project()
+            if not mine:
+                return frozenset()
+            return frozenset(s["id"] for s in self.stacks()
+                             if s.get("id") and s.get("project")
+                             and s["project"] != mine)
+        return self.shared("other_project_stacks", compute)
 
     def software_deployments(self):
         """Every software deployment, as dicts: one
@@ -337,6 +378,12 @@ class FamilyContext:
 
     def root_stacks(self):
         return self._poll.root_stacks()
+
+    def token_project(self):
+        return self._poll.token_project()
+
+    def other_project_stacks(self):
+        return self._poll.other_project_stacks()
 
     def resources(self):
         return self._poll.resources()

@@ -28,6 +28,10 @@ seen (``marker``, ascending order).  What Heat 27 does that shapes the code
 - ``nested_depth`` lists only the events of stacks that have resources: a
   root stack without nested stacks is read without it, and a nested stack
   whose events are missing from its tree's answer is read on its own.
+- ``nested_depth`` lists only the events of the *token's* project, even to
+  a cloud admin (who is listed every project's stacks): another project's
+  tree (``ctx.other_project_stacks()``) is read a stack at a time, and so
+  is a tree whose answer has no event of its root.
 - Events are ordered by (creation time, database id); an event committed
   late could sort before the marker, so the marker is the newest event older
   than :data:`SETTLE_SECONDS` before the previous read, and the overlap is
@@ -119,8 +123,9 @@ TABLES = [
         ("resource_status_reason", "why: Heat's message for the event"),
     ),
     heatplug.table(
-        "events_links", "The links of each event (self, resource, stack, "
-        "root_stack).", LIST_SOURCE,
+        "events_links", "The links of each event (self, resource, stack; "
+        "and root_stack on every event of a tree with nested stacks).",
+        LIST_SOURCE,
         ("event_id", "events.id"),
         ("href", "link URL"),
         ("rel", "link relation"),
@@ -168,6 +173,24 @@ def _stack_of_href(href):
     path = href.split("/stacks/", 1)[1].strip("/")
     name, _, sid = path.rpartition("/")
     return "%s/%s" % (name, sid), sid
+
+
+def _self_href(stack):
+    for link in stack.get("links") or ():
+        if isinstance(link, dict) and link.get("rel") == "self":
+            return link.get("href")
+    return None
+
+
+def _with_root_link(event, href):
+    """``event``, with a ``root_stack`` link to ``href`` if it has none (a
+    copy: the cached event is left as Heat answered it)."""
+    links = event.get("links")
+    if not href or not isinstance(links, list) or any(
+            isinstance(link, dict) and link.get("rel") == "root_stack"
+            for link in links):
+        return event
+    return dict(event, links=links + [{"href": href, "rel": "root_stack"}])
 
 
 def _stack_id(event):
@@ -468,6 +491,10 @@ def fetch(ctx, detail=None, now=None):
     changed = {s["id"] for s in ctx.changed_root_stacks()}
     kept = {root for root in trees
             if root not in changed and root in cache}
+    # Heat answers nested_depth with the events of the token's project only
+    # (even to an admin), so another project's tree is read a stack at a
+    # time: its root here, its nested stacks as strays below.
+    others = ctx.other_project_stacks()
     jobs = []
     for root, nested in trees.items():
         if root in kept:
@@ -475,11 +502,26 @@ def fetch(ctx, detail=None, now=None):
         tree_depth = max([depth[n] for n in nested] or [0])
         # nested_depth lists only stacks that have resources: a lone stack
         # is read without it, so a stack without resources still shows
-        jobs.append((root, name_id(root), tree_depth + 1 if nested else None))
+        flat = not nested or root in others
+        jobs.append((root, name_id(root), None if flat else tree_depth + 1))
     entries = dict(zip(
         [j[0] for j in jobs],
         ctx.map(lambda j: _read_entry(ctx, j[1], j[2], old.get(j[0]),
                                       live, now), jobs)))
+    # A tree answer without a single event of its root, which always has
+    # some: Heat left the tree out (another project's, though the stack
+    # list did not say so).  Its root is read on its own, then its nested
+    # stacks as strays.
+    lost = [(root, ident) for root, ident, tree_depth in jobs
+            if tree_depth is not None and entries.get(root) is not None
+            and not any(_stack_id(e) == root
+                        for e in entries[root]["events"])]
+    for root, ident in lost:
+        LOG.info("Heat listed no event of %s with nested_depth: reading "
+                 "the stacks of its tree one at a time", ident)
+    entries.update(zip([root for root, _ in lost], ctx.map(
+        lambda item: _read_entry(ctx, item[1], None, None, live, now),
+        lost)))
     entries.update((root, cache[root]) for root in kept)
 
     # Nested stacks whose events are missing from their tree's answer (no
@@ -506,6 +548,14 @@ def fetch(ctx, detail=None, now=None):
     # Only the events of stacks in this poll's stack list are published: a
     # nested stack created after the list was read has no stacks row yet.
     # Its events stay cached and are published with it next poll.
+    # Heat links every event of a tree it lists with nested_depth to the
+    # tree's root ("root_stack"); an event of a stack read on its own gets
+    # the same link, so every event of a tree with nested stacks has one.
+    root_links = {}
+    for root, nested in trees.items():
+        href = _self_href(by_id[root]) if nested else None
+        if href:
+            root_links.update((sid, href) for sid in [root] + nested)
     events, ids, cached_ids = [], set(), set()
     for sid in list(trees) + strays:
         for event in cache.get(sid, {}).get("events", ()):
@@ -514,7 +564,7 @@ def fetch(ctx, detail=None, now=None):
             if event.get("id") not in ids and (sid_of in live
                                                or sid_of is None):
                 ids.add(event.get("id"))
-                events.append(event)
+                events.append(_with_root_link(event, root_links.get(sid_of)))
 
     details = ctx.cache.setdefault("details", {})
     for gone in set(details) - cached_ids:

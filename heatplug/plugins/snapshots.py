@@ -35,6 +35,12 @@ changed_stacks_only`` (whose price that is) a stack that has snapshots is
 also read only when its signature changed or at a full refresh: a deleted
 snapshot lingers until then.
 
+Heat lists a stack's snapshots for the token's project only, even to a
+cloud admin, to whom it lists every project's stacks (``heat/db/api.py``,
+``snapshot_get_all_by_stack``): the stacks of other projects
+(``ctx.other_project_stacks()``) are not read, have no rows, and a warning
+says so once.
+
 Every snapshot Heat lists carries ``data``: the whole stack as abandon data
 (template, environment with the hidden parameters' values **in plain text**,
 files, every resource's ``resource_data``).  Fetch keeps only the snapshot's
@@ -42,9 +48,13 @@ own scalars: ``data`` never leaves it, and Heat offers no way to list
 without it (bytes per call grow with the stack and its snapshots).
 """
 
+import logging
+
 import heatplug
 from heatplug import context
 from heatplug import translation
+
+LOG = logging.getLogger(__name__)
 
 SOURCE = ("GET /v1/{project}/stacks/{name}/{id}/snapshots "
           "(stacks.snapshot_list), per stack; the data blob is dropped")
@@ -93,8 +103,22 @@ def heatplug_fetch(ctx):
     poll = ctx.cache["polls"] = ctx.cache.get("polls", 0) + 1
     # A full refresh after the first poll re-verifies never_acted() too.
     reverify = ctx.full_refresh and poll > 1
+    # Heat lists the snapshots of the token's project only, even to an
+    # admin: another project's stack would be answered [] whatever it has.
+    others = ctx.other_project_stacks()
+    if others and not ctx.cache.get("warned_other_projects"):
+        ctx.cache["warned_other_projects"] = True
+        LOG.warning(
+            "snapshots: %d listed stack(s) belong to other projects than "
+            "the token's; Heat lists snapshots for the token's project "
+            "only (even to an admin), so theirs are not read and the "
+            "snapshots table has none of them (docs/congress.md, 'Which "
+            "project heatplug sees')", len(others))
 
     def known(stack):
+        if stack["id"] in others:
+            return {"stack_id": stack["id"], "snapshots": [],
+                    "other_project": True}
         if not reverify and never_acted(stack):
             return {"stack_id": stack["id"], "snapshots": []}
         return None

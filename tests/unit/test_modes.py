@@ -517,3 +517,116 @@ def test_map_cached_answers_hits_inline(heat):
             "hit", 20, "hit", 40]
     assert sorted(where) == [2, 4]         # only the misses ran fn
     assert (ctx.items_done, ctx.items_total) == (2, 2)
+
+
+class AdminHeat(TreeHeat):
+    """What Heat 27 answers a cloud admin whose token is scoped to project
+    ``mine``: every project's stacks, each with its ``project``; event lists
+    with ``nested_depth`` and snapshot lists filtered to ``mine``
+    (``heat/db/api.py``: ``event_get_all_by_tenant``,
+    ``snapshot_get_all_by_stack``).  ``alpha`` and its nested stack are in
+    project ``other``."""
+
+    def __init__(self, projects_listed=True):
+        super().__init__()
+        self.projects = {"a": "other", "an": "other", "b": "mine"}
+        for stack in self.stack_list:
+            stack["links"] = [{"rel": "self", "href": _link(
+                stack["stack_name"], stack["id"])}]
+            if projects_listed:
+                stack["project"] = self.projects[stack["id"]]
+        self.http_client = types.SimpleNamespace(
+            get_project_id=lambda: "mine",
+            get_endpoint=lambda: "http://heat/v1/mine")
+
+    def _events(self, ident, **kwargs):
+        evs = super()._events(ident, **kwargs)
+        if not kwargs.get("nested_depth"):
+            return evs
+        return [e for e in evs if self.projects[
+            e["links"][1]["href"].rsplit("/", 1)[1]] == "mine"]
+
+    def _snapshots(self, ident):
+        answer = super()._snapshots(ident)
+        if self.projects[self._sid(ident)] != "mine":
+            return {"snapshots": []}
+        return answer
+
+
+def _events_lists(heat):
+    return sorted(((i, kw.get("nested_depth"), kw.get("marker"))
+                   for k, i, kw in heat.log if k == "events.list"), key=repr)
+
+
+@pytest.mark.parametrize("projects_listed", [True, False])
+def test_another_projects_tree_is_read_a_stack_at_a_time(run, conf, pm,
+                                                         projects_listed):
+    heat = AdminHeat(projects_listed)
+    pm.unregister(name="static-auth")       # run's, on TreeHeat
+    pm.register(StaticAuth(heat), name="static-auth")
+    poller = run(("events", events_family))
+    first = poller.poll()
+    assert first.ok, first.errors
+    # Every event of every stack, as for a token of alpha's own project.
+    assert len(first.tables["events"].rows) == 9
+    assert {r[1] for r in first.tables["events"].rows} == {"a", "an", "b"}
+    # The root_stack link Heat gives every event of a tree listed with
+    # nested_depth: on every event of alpha's tree, read a stack at a time.
+    roots = {(e, h) for e, h, rel in first.tables["events_links"].rows
+             if rel == "root_stack"}
+    assert roots == {(r[0], _link("alpha", "a"))
+                     for r in first.tables["events"].rows if r[1] != "b"}
+    if projects_listed:
+        # The stack list says alpha is another project's: no nested_depth.
+        assert _events_lists(heat) == [
+            ("alpha-group-x1y2z3/an", None, None), ("alpha/a", None, None),
+            ("beta/b", None, None)]
+    else:
+        # Heat's answer has no event of alpha: the tree is read again a
+        # stack at a time.
+        assert _events_lists(heat) == [
+            ("alpha-group-x1y2z3/an", None, None), ("alpha/a", 2, None),
+            ("alpha/a", None, None), ("beta/b", None, None)]
+    heat.add_event("an", "r", "phys-an", "UPDATE_COMPLETE", 40)
+    heat.log.clear()
+    second = poller.poll()
+    assert len(second.tables["events"].rows) == 10
+    if projects_listed:
+        # Incremental, stack by stack, from each stack's own marker.
+        assert _events_lists(heat) == [
+            ("alpha-group-x1y2z3/an", None, "e-an-6"),
+            ("alpha/a", None, "e-a-2"), ("beta/b", None, "e-b-10")]
+
+
+def test_another_projects_snapshots_are_not_read(run, conf, pm, caplog):
+    heat = AdminHeat()
+    _acted(heat)
+    pm.unregister(name="static-auth")       # run's, on TreeHeat
+    pm.register(StaticAuth(heat), name="static-auth")
+    poller = run(("snapshots", snapshots_family))
+    with caplog.at_level("WARNING", logger="heatplug.plugins.snapshots"):
+        first = poller.poll()
+        poller.poll()
+    assert first.ok, first.errors
+    assert _calls(heat, "stacks.snapshot_list") == ["beta/b", "beta/b"]
+    assert first.tables["snapshots"].rows == [
+        ("snap-b", "b", "s", None, "COMPLETE", None, None)]
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 1 and "2 listed stack(s)" in warned[0], warned
+
+
+def test_token_project():
+    def project(heat):
+        conn = types.SimpleNamespace(heat=heat)
+        return context.PollContext(conn, None, None).token_project()
+
+    def client(project_id, endpoint):
+        return types.SimpleNamespace(http_client=types.SimpleNamespace(
+            get_project_id=lambda: project_id,
+            get_endpoint=lambda: endpoint))
+
+    assert project(client("p1", "http://heat/v1/p2")) == "p1"
+    # admin_token or none auth: the project is the endpoint's last segment
+    assert project(client(None, "http://heat:8004/v1/p2/")) == "p2"
+    assert project(client(None, None)) is None
+    assert project(TreeHeat()) is None
