@@ -11,6 +11,7 @@ and a Keystone-authenticated Heat with Heat's default policies).
 """
 
 import re
+import time
 import uuid
 
 import pytest
@@ -129,7 +130,14 @@ def snapshotted(keystone_heat, heat, population):
         assert stack["stack_status"] == "SNAPSHOT_COMPLETE", stack
         yield stack["id"], snap["id"]
     finally:
+        # Gone before the next module: other tests compare whole tables
+        # between polls.
         heat.stacks.delete(ident)
+        deadline = time.monotonic() + 120
+        while any(s.stack_name == "ks-scope-snapshotted"
+                  for s in heat.stacks.list()):
+            assert time.monotonic() < deadline, "stack not deleted"
+            time.sleep(0.5)
 
 
 def test_an_admin_reads_every_projects_stacks_but_not_their_snapshots(
