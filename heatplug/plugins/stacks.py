@@ -30,7 +30,9 @@ TABLES = [
         ("stack_status_reason", "why the stack is in its status"),
         ("stack_owner", "user name of the stack's owner, when Heat says"),
         ("parent", "id of the parent stack for a nested stack, else None"),
-        ("project", "id of the project owning the stack"),
+        ("project", "id of the project owning the stack (Heat gives it "
+                    "to a cloud admin only, who is listed every project's "
+                    "stacks; None otherwise)"),
         ("stack_user_project_id", "id of the stack's user project"),
     ),
     heatplug.table(
