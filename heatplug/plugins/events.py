@@ -545,9 +545,6 @@ def fetch(ctx, detail=None, now=None):
 
     cache.clear()
     cache.update((sid, e) for sid, e in entries.items() if e is not None)
-    # Only the events of stacks in this poll's stack list are published: a
-    # nested stack created after the list was read has no stacks row yet.
-    # Its events stay cached and are published with it next poll.
     # Heat links every event of a tree it lists with nested_depth to the
     # tree's root ("root_stack"); an event of a stack read on its own gets
     # the same link, so every event of a tree with nested stacks has one.
@@ -556,6 +553,9 @@ def fetch(ctx, detail=None, now=None):
         href = _self_href(by_id[root]) if nested else None
         if href:
             root_links.update((sid, href) for sid in [root] + nested)
+    # Only the events of stacks in this poll's stack list are published: a
+    # nested stack created after the list was read has no stacks row yet.
+    # Its events stay cached and are published with it next poll.
     events, ids, cached_ids = [], set(), set()
     for sid in list(trees) + strays:
         for event in cache.get(sid, {}).get("events", ()):
