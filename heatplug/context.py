@@ -81,6 +81,18 @@ def stack_roots(stacks):
     return roots
 
 
+def link(record, rel):
+    """The ``href`` of a Heat record's first link with relation ``rel``, or
+    None (also when its ``links`` is malformed)."""
+    links = record.get("links")
+    if not isinstance(links, (list, tuple)):
+        return None
+    for item in links:
+        if isinstance(item, dict) and item.get("rel") == rel:
+            return item.get("href")
+    return None
+
+
 def _linked_stack_id(resource):
     """The id at the end of a resource's ``stack`` link, or None."""
     try:

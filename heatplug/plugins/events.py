@@ -175,13 +175,6 @@ def _stack_of_href(href):
     return "%s/%s" % (name, sid), sid
 
 
-def _self_href(stack):
-    for link in stack.get("links") or ():
-        if isinstance(link, dict) and link.get("rel") == "self":
-            return link.get("href")
-    return None
-
-
 def _with_root_link(event, href):
     """``event``, with a ``root_stack`` link to ``href`` if it has none (a
     copy: the cached event is left as Heat answered it)."""
@@ -550,7 +543,7 @@ def fetch(ctx, detail=None, now=None):
     # the same link, so every event of a tree with nested stacks has one.
     root_links = {}
     for root, nested in trees.items():
-        href = _self_href(by_id[root]) if nested else None
+        href = context.link(by_id[root], "self") if nested else None
         if href:
             root_links.update((sid, href) for sid in [root] + nested)
     # Only the events of stacks in this poll's stack list are published: a

@@ -52,6 +52,7 @@ from urllib import parse
 from heatclient import exc as heat_exc
 
 import heatplug
+from heatplug import context
 from heatplug import heat_templates
 from heatplug import redact
 from heatplug import translation
@@ -208,16 +209,6 @@ def heatplug_tables():
 
 
 # -- fetch --------------------------------------------------------------------
-
-def _link(resource, rel):
-    links = resource.get("links")
-    if not isinstance(links, (list, tuple)):
-        return None         # malformed: the record is skipped where it fails
-    for link in links:
-        if isinstance(link, dict) and link.get("rel") == rel:
-            return link.get("href")
-    return None
-
 
 def stack_of(href):
     """``(stack_name, stack_id)`` from a ``.../stacks/{name}/{id}`` link."""
@@ -380,7 +371,7 @@ def heatplug_fetch(ctx):
     idents = {}
     for resource in ctx.resources():
         try:
-            name, sid = stack_of(_link(resource, "stack"))
+            name, sid = stack_of(context.link(resource, "stack"))
             key = "%s/%s" % (sid, resource["resource_name"])
         except (TypeError, ValueError, KeyError, AttributeError):
             # Malformed: let translate skip and count it.
@@ -557,10 +548,11 @@ class _Secrets:
         self.owner = {}          # nested stack id -> (stack id, name)
         for res in resources:
             try:
-                nested = _link(res, "nested")
+                nested = context.link(res, "nested")
                 if nested:
                     self.owner[stack_of(nested)[1]] = (
-                        stack_of(_link(res, "stack"))[1], res["resource_name"])
+                        stack_of(context.link(res, "stack"))[1],
+                        res["resource_name"])
             except (TypeError, ValueError, KeyError, AttributeError):
                 continue
         self._tainted = {}
@@ -670,7 +662,7 @@ def heatplug_translate(raw):
             ident = None
             if isinstance(res, dict):
                 ident = "%s in %s" % (res.get("resource_name"),
-                                      _link(res, "stack"))
+                                      context.link(res, "stack"))
             out = None
             with rows.record("resource", ident):
                 out = _resource_rows(res, secrets)

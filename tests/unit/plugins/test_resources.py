@@ -13,6 +13,7 @@ import types
 import pytest
 from heatclient import exc as heat_exc
 
+from heatplug import context
 from heatplug import redact
 from heatplug.plugins import resources as family
 from tests.unit import conftest
@@ -257,7 +258,7 @@ def test_malformed_records_are_skipped_and_counted(raw):
 def test_tainted_on_real_templates(raw):
     by_name = {}
     for res in raw["resources"]:
-        name, sid = family.stack_of(family._link(res, "stack"))
+        name, sid = family.stack_of(context.link(res, "stack"))
         by_name[name] = raw["templates"][sid]
     assert family.tainted(by_name["pop-params"]) == ({"carrier"}, set())
     # pop-simple's hidden db_password and pop-cfn's NoEcho AdminPass are
@@ -268,7 +269,7 @@ def test_tainted_on_real_templates(raw):
 
 def _stack_id(raw, prefix):
     for res in raw["resources"]:
-        name, sid = family.stack_of(family._link(res, "stack"))
+        name, sid = family.stack_of(context.link(res, "stack"))
         if name.startswith(prefix):
             return sid
     raise AssertionError(prefix)
@@ -330,7 +331,7 @@ class FakeCtx(conftest.FakeCtx):
         self.gone = set()
         self._resources = [{k: v for k, v in r.items() if k != "metadata"}
                            for r in raw["resources"]]
-        self._metadata = {(family.stack_of(family._link(r, "stack"))[1],
+        self._metadata = {(family.stack_of(context.link(r, "stack"))[1],
                            r["resource_name"]): r["metadata"]
                           for r in raw["resources"]}
         self._templates = raw["templates"]
@@ -405,7 +406,7 @@ def test_fetch_reads_only_unknown_metadata_then_what_heat_pushed(raw):
 def test_a_server_with_template_metadata_is_read_every_poll(raw):
     ctx = FakeCtx(raw)
     server = next(r for r in ctx._resources if r["resource_name"] == "server")
-    sid = family.stack_of(family._link(server, "stack"))[1]
+    sid = family.stack_of(context.link(server, "stack"))[1]
     ctx._templates = copy.deepcopy(ctx._templates)
     ctx._templates[sid]["resources"]["server"]["metadata"] = {"k": "v"}
     family.heatplug_fetch(ctx)
@@ -423,7 +424,7 @@ def test_fetch_rereads_a_changed_resource_and_skips_a_gone_one(raw):
     ok = next(r for r in ctx._resources if r["resource_name"] == "ok")
     ok["resource_status"] = "UPDATE_IN_PROGRESS"
     child = next(r for r in ctx._resources if r["resource_name"] == "child")
-    child_stack = family.stack_of(family._link(child, "stack"))[1]
+    child_stack = family.stack_of(context.link(child, "stack"))[1]
     ctx.gone.add((child_stack, "child"))
     child["updated_time"] = "2030-01-01T00:00:00Z"
     out = family.heatplug_fetch(ctx)
@@ -460,7 +461,7 @@ def test_metadata_heat_contradicts_is_read_from_then_on(raw):
     ctx = FakeCtx(raw)
     family.heatplug_fetch(ctx)
     token = next(r for r in ctx._resources if r["resource_name"] == "token")
-    sid = family.stack_of(family._link(token, "stack"))[1]
+    sid = family.stack_of(context.link(token, "stack"))[1]
     ctx._metadata[(sid, "token")] = {"deployments": []}
     ctx.full_refresh = True
     out = family.heatplug_fetch(ctx)
@@ -487,7 +488,7 @@ def test_a_deployment_server_stays_known_after_the_deployment_goes(raw):
     family.heatplug_fetch(ctx)
     assert "token" in _metadata_reads(ctx)
     ctx.deployments = []
-    sid = family.stack_of(family._link(token, "stack"))[1]
+    sid = family.stack_of(context.link(token, "stack"))[1]
     ctx._metadata[(sid, "token")] = {"deployments": []}
     token["updated_time"] = "2030-01-01T00:00:00Z"
     ctx.reads.clear()
@@ -505,7 +506,7 @@ def test_changed_only_reuses_live_metadata_of_unchanged_trees(raw):
     ctx.reads.clear()
     ctx.changed_only = True
     server = next(r for r in ctx._resources if r["resource_name"] == "server")
-    server_stack = family.stack_of(family._link(server, "stack"))[1]
+    server_stack = family.stack_of(context.link(server, "stack"))[1]
     ctx.changed_root_stacks = lambda: []
     assert family.heatplug_fetch(ctx) == raw
     assert _metadata_reads(ctx) == []
@@ -568,8 +569,6 @@ def test_a_deployment_to_a_static_resource_makes_its_metadata_read(raw):
 
 def test_poll_context_resources_one_list_per_root_stack():
     import concurrent.futures
-
-    from heatplug import context
 
     calls = []
 
