@@ -116,10 +116,7 @@ def heatplug_fetch(ctx):
             "project heatplug sees')", len(others))
 
     def known(stack):
-        if stack["id"] in others:
-            return {"stack_id": stack["id"], "snapshots": [],
-                    "other_project": True}
-        if not reverify and never_acted(stack):
+        if stack["id"] in others or (not reverify and never_acted(stack)):
             return {"stack_id": stack["id"], "snapshots": []}
         return None
 
