@@ -22,6 +22,11 @@ _SECRET_ANYWHERE = re.compile(
 # "token_length").
 _SECRET_LAST_WORD = {"token", "tokens", "signature", "sig", "key", "pass",
                      "pwd", "psk", "otp"}
+# ... except names that say which entry a value is (Heat's ``output_key``,
+# CFN's ``ParameterKey``), or a key that is public: they hold no secret.
+_NAMING_KEYS = {"outputkey", "parameterkey", "resourcekey",
+                "sortkey", "primarykey", "partitionkey", "foreignkey",
+                "publickey"}
 
 # Query parameters that make a URL a bearer credential (AWS/CFN signed
 # signal URLs, Swift temp URLs, pre-signed S3-style URLs, tokens).
@@ -43,6 +48,8 @@ def _is_secret_name(key):
     # attribute, input and parameter names) again and again.
     if _SECRET_ANYWHERE.search(key):
         return True
+    if re.sub(r"[_\-.\s]+", "", key).lower() in _NAMING_KEYS:
+        return False
     words = re.split(r"[_\-.\s]+|(?<=[a-z])(?=[A-Z])", key.strip())
     return bool(words) and words[-1].lower() in _SECRET_LAST_WORD
 
@@ -73,20 +80,50 @@ def value(key, val, hidden=False):
     return scrub(val)
 
 
+def secret_item(item):
+    """True for a named item or key/value pair (a dict) whose value is a
+    credential: it says ``"hidden": true``, or its ``name`` (or, in a pair,
+    its ``key``) names a credential."""
+    return item.get("hidden") is True or is_secret_key(item.get("name")) \
+        or is_secret_key(pair_key(item))
+
+
+#: The (key, value) entries of a key/value pair: tags, Heat's outputs
+#: (``output_key``, ``output_value``), CFN's parameters and outputs.
+PAIRS = (("key", "value"), ("Key", "Value"), ("output_key", "output_value"),
+         ("OutputKey", "OutputValue"), ("ParameterKey", "ParameterValue"))
+PAIR_KEYS = frozenset(k for k, _ in PAIRS)
+#: The entries of a named item or pair that hold its value.
+ITEM_VALUES = frozenset(("default", "Default") + tuple(v for _, v in PAIRS))
+
+
+def pair_key(item):
+    """The key of a key/value pair (``{"key": k, "value": v}``, or one of
+    the other :data:`PAIRS`), else None."""
+    for key, val in PAIRS:
+        if key in item and val in item:
+            return item[key]
+    return None
+
+
 def scrub(val):
     """Recursively replace secret-keyed entries and signed URLs in ``val``.
 
     A *named item* (``{"name": n, "value": v, "default": d, ...}``, the
-    shape of software config inputs and deployment metadata) has its
-    ``value`` and ``default`` replaced when ``n`` names a credential
-    (``deploy_password``) or the item says ``"hidden": true``.
+    shape of software config inputs and deployment metadata, or ``{"key":
+    n, "value": v}``, a key/value pair) has its ``value`` and ``default``
+    (or ``Value`` and ``Default``) replaced when ``n`` names a credential (``deploy_password``) or the
+    item says ``"hidden": true``.
     """
     if isinstance(val, str):
         return REDACTED if is_signed_url(val) else val
     if isinstance(val, dict):
-        named = val.get("hidden") is True or is_secret_key(val.get("name"))
-        return {k: REDACTED if named and k in ("value", "default")
-                and v is not None else value(k, v) for k, v in val.items()}
+        named = secret_item(val)
+        pair = pair_key(val) is not None
+        return {k: REDACTED if named and k in ITEM_VALUES
+                and v is not None else
+                scrub(v) if pair and k in PAIR_KEYS else value(k, v)
+                for k, v in val.items()}
     if isinstance(val, (list, tuple)):
         return [scrub(v) for v in val]
     return val

@@ -485,7 +485,8 @@ def scrub(val):
     - a named item (``{"name": n, "value": v, "default": d, "hidden": h}``,
       as in software config inputs and deployment metadata): ``value`` and
       ``default`` are redacted when the item is hidden or ``n`` names a
-      credential (``deploy_password``, ``deploy_signal_id``, ...);
+      credential (``deploy_password``, ``deploy_signal_id``, ...); the
+      same for a key/value pair (``{"key": n, "value": v}``);
     - a string holding a JSON object or list (a wait condition handle's
       ``signal`` attribute) is scrubbed inside.
     """
@@ -497,12 +498,14 @@ def scrub(val):
                                                              sort_keys=True)
         return redact.scrub(val)
     if isinstance(val, dict):
-        name = val.get("name")
-        hidden = val.get("hidden") is True or redact.is_secret_key(name)
+        hidden = redact.secret_item(val)
+        pair = redact.pair_key(val) is not None
         out = {}
         for k, v in val.items():
-            if v is not None and (redact.is_secret_key(k) or
-                                  (hidden and k in ("value", "default"))):
+            if v is not None and (
+                    (redact.is_secret_key(k) and
+                     not (pair and k in redact.PAIR_KEYS))
+                    or (hidden and k in redact.ITEM_VALUES)):
                 out[k] = redact.REDACTED
             else:
                 out[k] = scrub(v)

@@ -1,0 +1,64 @@
+"""heatplug.redact: which names and shapes hold a credential."""
+
+import pytest
+
+from heatplug import redact
+from heatplug.plugins import resources
+
+R = redact.REDACTED
+
+
+@pytest.mark.parametrize("name", [
+    "password", "db_password", "AdminPass", "api_key", "ssh_key",
+    "private_key", "secret_key", "auth_token", "Signature", "key",
+    "deploy_signal_id", "otp"])
+def test_secret_names(name):
+    assert redact.is_secret_key(name)
+
+
+@pytest.mark.parametrize("name", [
+    # names that say *which* entry a value is, or a key that is public
+    "output_key", "OutputKey", "ParameterKey", "parameter_key",
+    "resource_key", "sort_key", "primary_key", "public_key", "PublicKey",
+    # and plain names
+    "key_name", "token_length", "flavor", "name", "value", None, 3])
+def test_names_that_hold_no_secret(name):
+    assert not redact.is_secret_key(name)
+
+
+# One case per shape: what goes in, what comes out of both scrubbers
+# (heatplug.redact.scrub and the resources family's, which also looks
+# inside JSON text).
+SHAPES = [
+    # a key/value pair: the key is a name, the value hides when it names a
+    # credential
+    ({"key": "Name", "value": "web"}, {"key": "Name", "value": "web"}),
+    ({"key": "db_password", "value": "s3"},
+     {"key": "db_password", "value": R}),
+    ({"Key": "AdminPassword", "Value": "s3"},
+     {"Key": "AdminPassword", "Value": R}),
+    # Heat's own outputs list (OS::Heat::Stack's ``outputs`` attribute)
+    ({"output_key": "url", "output_value": "http://h/x",
+      "description": "d"},
+     {"output_key": "url", "output_value": "http://h/x", "description": "d"}),
+    ({"output_key": "admin_pass", "output_value": "s3", "description": "d"},
+     {"output_key": "admin_pass", "output_value": R, "description": "d"}),
+    ({"OutputKey": "Token", "OutputValue": "s3"},
+     {"OutputKey": "Token", "OutputValue": R}),
+    # not a pair: "key" alone is still a credential's name
+    ({"key": "s3"}, {"key": R}),
+    # named items, as before
+    ({"name": "deploy_password", "value": "s3", "type": "String"},
+     {"name": "deploy_password", "value": R, "type": "String"}),
+    ({"name": "x", "Value": "s3", "hidden": True},
+     {"name": "x", "Value": R, "hidden": True}),
+    ({"name": "greeting", "value": "hello"},
+     {"name": "greeting", "value": "hello"}),
+]
+
+
+@pytest.mark.parametrize("given, expected", SHAPES)
+def test_scrub_shapes(given, expected):
+    assert redact.scrub(given) == expected
+    assert resources.scrub(given) == expected
+    assert redact.scrub([given]) == [expected]
