@@ -44,6 +44,13 @@ SHARED = "shared"
 #: this one is far above any sane cap.
 RESOURCES_NESTED_DEPTH = 100
 
+#: The :meth:`PollContext.shared` key of a stack's template.
+TEMPLATE_KEY = "stack_template:%s"
+#: The template sections :meth:`PollContext.templates` keeps: what the
+#: families read to tell what carries a secret (``heatplug.heat_templates``).
+TEMPLATE_SECTIONS = ("parameters", "Parameters", "resources", "Resources",
+                     "outputs", "Outputs")
+
 
 def stack_identifier(stack):
     """``name/id`` for a stack dict: Heat answers a bare id with a redirect."""
@@ -79,6 +86,18 @@ def stack_roots(stacks):
         for c in chain:
             roots[c] = root
     return roots
+
+
+def owning_resource(stack, parent):
+    """The name of the ``parent``'s resource that owns the nested ``stack``
+    (both stack dicts), from Heat's naming (``<parent name>-<resource
+    name>-<12 characters>``, ``StackResource.physical_resource_name``), or
+    None."""
+    prefix = "%s-" % parent.get("stack_name")
+    name = str(stack.get("stack_name") or "")
+    if not name.startswith(prefix) or "-" not in name[len(prefix):]:
+        return None
+    return name[len(prefix):].rsplit("-", 1)[0] or None
 
 
 def link(record, rel):
@@ -191,6 +210,63 @@ class PollContext:
     def root_stacks(self):
         """The stacks that have no parent."""
         return [s for s in self.stacks() if not s.get("parent")]
+
+    def template(self, stack):
+        """The template of ``stack`` (a dict with ``id`` and
+        ``stack_name``): one ``GET /stacks/{name}/{id}/template`` per poll,
+        whichever families ask; Heat's 404 is raised."""
+        return self.shared(TEMPLATE_KEY % stack["id"], lambda: to_dict(
+            self.heat.stacks.template(stack_identifier(stack))))
+
+    def templates(self, stacks):
+        """``{stack_id: sections}``: the :data:`TEMPLATE_SECTIONS` of the
+        template of each of ``stacks`` (stack dicts).
+
+        A template is kept between polls with its stack's signature and
+        read again (:meth:`template`, on the worker pool) only when the
+        signature changed, the stack is in progress, or this is a full
+        refresh: Heat changes a stack's template only in an action, which
+        changes its signature.  A stack whose template answers 404 is left
+        out; templates of stacks that left the stack list are dropped.
+        Call it from a family's fetch, not from inside :meth:`map`.
+        """
+        listed = {s.get("id") for s in self.stacks()}
+        with self._lock:
+            kept = self._state.setdefault("templates", {})
+            for sid in [sid for sid in kept if sid not in listed]:
+                del kept[sid]
+            stacks = [s for s in stacks if s.get("id")]
+            found = {s["id"]: kept.get(s["id"]) for s in stacks}
+
+        def hit(stack):
+            entry, sig = found[stack["id"]], stack_signature(stack)
+            if entry is None or sig is None or entry[0] != sig or \
+                    self.full_refresh:
+                return None
+            return entry
+
+        def read(stack):
+            sig = stack_signature(stack)
+            try:
+                template = self.template(stack)
+            except heat_exc.HTTPNotFound:
+                return (sig, None)
+            if not isinstance(template, dict):
+                return (sig, template)      # malformed: the caller says so
+            return (sig, {k: template[k] for k in TEMPLATE_SECTIONS
+                          if k in template})
+
+        entries = self.map_cached(read, stacks, hit)
+        out = {}
+        with self._lock:
+            for stack, entry in zip(stacks, entries):
+                if entry[1] is None:
+                    kept.pop(stack["id"], None)
+                    continue
+                if stack["id"] in listed:
+                    kept[stack["id"]] = entry
+                out[stack["id"]] = entry[1]
+        return out
 
     def token_project(self):
         """The id of the project heatplug's token is scoped to, or None.
@@ -393,6 +469,12 @@ class FamilyContext:
 
     def token_project(self):
         return self._poll.token_project()
+
+    def template(self, stack):
+        return self._poll.template(stack)
+
+    def templates(self, stacks):
+        return self._poll.templates(stacks)
 
     def other_project_stacks(self):
         return self._poll.other_project_stacks()

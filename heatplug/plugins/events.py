@@ -90,10 +90,6 @@ PRUNE_CHECK_MIN_EVENTS = 100
 
 #: where the switch for event details will live: ``[heatplug] event_details``
 
-#: the ``ctx.shared`` key of a stack's template (``templates`` and
-#: ``stack_details`` read it under the same key)
-TEMPLATE_KEY = "stack_template:%s"
-
 LIST_SOURCE = ("GET /v1/{project}/stacks/{name}/{id}/events?nested_depth=N"
                "&sort_dir=asc&limit&marker (events.list), one per root stack")
 SHOW_SOURCE = ("GET /v1/{project}/stacks/{name}/{id}/resources/{resource}/"
@@ -352,7 +348,7 @@ def _trees(stacks):
 
 def _fetch_detail(ctx, details, secrets, event):
     try:
-        ident, sid = _stack_link(event)
+        ident, _ = _stack_link(event)
         shown = context.to_dict(ctx.heat.events.get(
             ident, event["resource_name"], event["id"]))
     except heat_exc.HTTPNotFound:
@@ -361,13 +357,11 @@ def _fetch_detail(ctx, details, secrets, event):
         LOG.warning("event %s: cannot tell where its details are",
                     event.get("id"))
         return
-    by_resource = secrets.get(sid)
     details[event["id"]] = {
         "resource_type": shown.get("resource_type"),
         "resource_properties": shown.get("resource_properties"),
         # None: every value is redacted (see effective_secrets)
-        "secret_properties": None if by_resource is None else sorted(
-            by_resource.get(event.get("resource_name"), ())),
+        "secret_properties": _secret_of(secrets, event),
     }
 
 
@@ -394,7 +388,37 @@ def stack_event_detail(event):
             "secret_properties": []}
 
 
-def effective_secrets(by_id, analyses, events):
+def owners(by_id, events):
+    """``{nested stack id: (parent id, name of the parent's resource that
+    owns it, or None)}`` for every listed nested stack whose parent is
+    listed: from the parent's events (the owner's ``physical_resource_id``
+    is the nested stack's id, or its name), else from Heat's naming
+    (:func:`heatplug.context.owning_resource`)."""
+    named = {}
+    for event in events:
+        phys = event.get("physical_resource_id")
+        if phys:
+            named.setdefault((_stack_id(event), phys),
+                             event.get("resource_name"))
+    result = {}
+    for sid, stack in by_id.items():
+        parent = by_id.get(stack.get("parent"))
+        if parent is not None:
+            name = named.get((parent["id"], sid)) or named.get(
+                (parent["id"], stack.get("stack_name"))) or \
+                context.owning_resource(stack, parent)
+            result[sid] = (parent["id"], name)
+    # A root stack that a resource of another stack made (OS::Heat::Stack,
+    # whose physical id is the stack's id): its template is not read with
+    # the owner's tree, so the owner counts as handing on, and up, anything.
+    for (owner_stack, phys), name in named.items():
+        if phys in by_id and phys != owner_stack and owner_stack in by_id \
+                and not by_id[phys].get("parent") and phys not in result:
+            result[phys] = (owner_stack, name)
+    return result
+
+
+def effective_secrets(by_id, analyses, owned):
     """``{stack_id: {resource: {property, ...}}}`` for every analysed stack,
     or None for a stack whose every property must be redacted: its template
     is unknown, or a secret flows into it from its parent (through the
@@ -403,27 +427,9 @@ def effective_secrets(by_id, analyses, events):
 
     :param by_id: the stack list, ``{id: stack}``.
     :param analyses: ``{stack_id: secret_properties(template) or None}``.
-    :param events: events that name, for each nested stack, the parent's
-        resource that owns it (its ``physical_resource_id``).
+    :param owned: :func:`owners`.
     """
-    owners = {}
-    for event in events:
-        phys = event.get("physical_resource_id")
-        if phys:
-            owners.setdefault((_stack_id(event), phys),
-                              event.get("resource_name"))
     memo = {}
-
-    def owner(stack, parent):
-        name = owners.get((parent["id"], stack["id"])) or owners.get(
-            (parent["id"], stack.get("stack_name")))
-        if name is None:
-            # Heat names a nested stack <parent name>-<resource>-<suffix>
-            prefix = "%s-" % parent.get("stack_name")
-            rest = str(stack.get("stack_name") or "")
-            if rest.startswith(prefix) and "-" in rest[len(prefix):]:
-                name = rest[len(prefix):].rsplit("-", 1)[0]
-        return name
 
     def effective(sid, seen=()):
         if sid in memo:
@@ -432,7 +438,7 @@ def effective_secrets(by_id, analyses, events):
         parent_id = by_id.get(sid, {}).get("parent")
         if own is not None and parent_id in by_id and sid not in seen:
             parent = effective(parent_id, seen + (sid,))
-            name = owner(by_id[sid], by_id[parent_id])
+            name = owned.get(sid, (None, None))[1]
             if parent is None or name is None or parent.get(name):
                 own = None
         memo[sid] = own
@@ -441,19 +447,41 @@ def effective_secrets(by_id, analyses, events):
     return {sid: effective(sid) for sid in analyses}
 
 
-def _read_secrets(ctx, sid, ident):
-    """``{resource: {property, ...}}`` carrying a hidden parameter, from
-    the stack's template (shared with other families); None if unknown."""
-    try:
-        template = ctx.shared(TEMPLATE_KEY % sid,
-                              lambda: ctx.heat.stacks.template(ident))
-        return secret_properties(context.to_dict(template))
-    except heat_exc.HTTPNotFound:
+def _analyse(ctx, by_id, stack_ids, owned):
+    """:func:`effective_secrets` of ``stack_ids`` (whole trees: a secret
+    flows down from a parent and up from a nested stack), from their
+    templates (``ctx.templates``)."""
+    templates = ctx.templates([by_id[sid] for sid in stack_ids])
+    nested = heat_templates.NestedSecrets(templates, owned)
+    analyses = {}
+    for sid in stack_ids:
+        template, result = templates.get(sid), None
+        if template is not None:
+            try:
+                result = secret_properties(template, nested.seeds(sid),
+                                           nested.hidden_below(sid))
+            except (ValueError, TypeError, AttributeError) as exc:
+                LOG.warning("template of stack %s not understood (%s): "
+                            "every property of its events is redacted",
+                            context.stack_identifier(by_id[sid]), exc)
+        analyses[sid] = result
+    return effective_secrets(by_id, analyses, owned)
+
+
+def _secret_of(secrets, event):
+    """What :func:`_fetch_detail` keeps as an event's
+    ``secret_properties``: a sorted list, or None (every property)."""
+    by_resource = secrets.get(_stack_id(event))
+    if by_resource is None:
         return None
-    except (ValueError, TypeError, AttributeError) as exc:
-        LOG.warning("template of stack %s not understood (%s): every "
-                    "property of its new events is redacted", ident, exc)
+    return sorted(by_resource.get(event.get("resource_name"), ()))
+
+
+def _merged(kept, now):
+    """``secret_properties`` never relax: the union (None: everything)."""
+    if kept is None or now is None:
         return None
+    return sorted(set(kept) | set(now))
 
 
 @heatplug.hookimpl
@@ -573,22 +601,34 @@ def fetch(ctx, detail=None, now=None):
                 details[event["id"]] = known
             else:
                 missing.append(event)
-    # The templates of the stacks with new events, and of their ancestors:
-    # a secret can flow into a nested stack from its parent.
-    templates = {}
-    for event in missing:
-        sid = _stack_id(event)
-        while sid and sid not in templates:
-            if sid in by_id:
-                templates[sid] = name_id(sid)
-                sid = by_id[sid].get("parent")
-            else:           # created after the stack list: its own link
-                templates[sid] = _stack_link(event)[0]
-                sid = None
-    if missing:
-        analyses = dict(zip(templates, ctx.map(
-            lambda item: _read_secrets(ctx, *item), templates.items())))
-        secrets = effective_secrets(by_id, analyses, events)
+    # What carries a secret is decided from the templates of whole trees (a
+    # secret flows down from a parent and up from a nested stack): for the
+    # trees with new events, and again for those that changed since their
+    # events' details were read, which can only add to what is redacted (a
+    # nested stack listed since, e.g. one created just after the stack list
+    # was read).  Kept per tree with its signature.
+    roots = ctx.stack_roots()
+    signatures = ctx.tree_signatures()
+    analysed = ctx.cache.setdefault("analysed", {})
+    for gone in set(analysed) - set(trees):
+        del analysed[gone]
+    todo = {roots[sid] for sid in map(_stack_id, missing) if sid in roots}
+    todo.update(roots[sid] for sid in map(_stack_id, events)
+                if sid in roots and (signatures.get(roots[sid]) is None or
+                                     analysed.get(roots[sid]) !=
+                                     signatures[roots[sid]]))
+    if todo:
+        owned = owners(by_id, events)
+        secrets = _analyse(ctx, by_id, [sid for root in sorted(todo)
+                                        for sid in [root] + trees[root]],
+                           owned)
+        for event in events:
+            found = details.get(event.get("id"))
+            if found is not None and _stack_id(event) in secrets:
+                found["secret_properties"] = _merged(
+                    found.get("secret_properties"),
+                    _secret_of(secrets, event))
+        analysed.update((root, signatures.get(root)) for root in todo)
         ctx.map(lambda e: _fetch_detail(ctx, details, secrets, e), missing)
     return {"events": events,
             "details": {e["id"]: details[e["id"]] for e in events
@@ -640,53 +680,69 @@ _NUMBERS = frozenset((int, float, bool))
 
 # -- which properties carry a hidden parameter --------------------------------
 
-#: resource types whose value is a generated secret (a RandomString is how
-#: templates make passwords): properties built from them are redacted
-SECRET_RESOURCE_TYPES = ("OS::Heat::RandomString",)
-
-def secret_properties(template):
+def secret_properties(template, seeds=(), hidden_below=None):
     """``{resource: {property, ...}}``: the properties whose value depends
-    on a hidden (or secret-named) parameter or on a generated secret
-    (:data:`SECRET_RESOURCE_TYPES`), directly or through other resources'
-    attributes (transitively).  Heat records resolved property values in
-    events, hidden parameters in plain text included."""
-    params = heat_templates.section(template, "parameters", "Parameters",
-                                    strict=True)
-    secret = {n for n, s in params.items()
-              if heat_templates.is_hidden(s) or redact.is_secret_key(n)}
+    on a hidden (or secret-named) parameter, on a generated secret
+    (``heat_templates.GENERATED_SECRET_TYPES``), or on a resource in
+    ``seeds`` (one owning a nested stack that hands up a secret, see
+    :class:`heatplug.heat_templates.NestedSecrets`; None: any resource),
+    directly or through other resources' attributes (transitively); and the
+    properties of a resource that owns a nested stack which hand a value to
+    one of its hidden parameters (``hidden_below``, that class's
+    :meth:`~heatplug.heat_templates.NestedSecrets.hidden_below`: named as
+    the parameter, or holding a map with that key, as ``OS::Heat::Stack``'s
+    ``parameters`` and a group's ``resource_def`` do).  ``{"*"}`` stands
+    for every property.  Heat records resolved property values in events,
+    hidden parameters in plain text included."""
+    secret = heat_templates.secret_parameters(template, strict=True)
     resources = heat_templates.section(template, "resources", "Resources",
                                        strict=True)
-    refs, props = {}, {}
+    whole, partial = heat_templates.split_seeds(
+        set(resources) if seeds is None else seeds)
+    whole |= heat_templates.generated_secrets(template)
+    tainted, _ = heat_templates.tainted_resources(
+        template, secret, strict=True,
+        seeds={**partial, **dict.fromkeys(whole)})
+    hidden_below = hidden_below or {}
+    result = {}
     for name, definition in resources.items():
         if not isinstance(definition, dict):
             continue
-        refs[name] = heat_templates.references({
-            k: v for k, v in definition.items()
-            if k not in ("depends_on", "DependsOn")})
-        props[name] = definition.get("properties",
-                                     definition.get("Properties")) or {}
-    tainted = {name for name, definition in resources.items()
-               if isinstance(definition, dict) and definition.get(
-                   "type", definition.get("Type")) in SECRET_RESOURCE_TYPES}
-    changed = True
-    while changed:
-        changed = False
-        for name, (p, r) in refs.items():
-            if name not in tainted and (p & secret or r & tainted):
-                tainted.add(name)
-                changed = True
-    result = {}
-    for name in tainted:
-        if not isinstance(props[name], dict):
+        props = definition.get("properties", definition.get("Properties"))
+        below = hidden_below.get(name, set()) if None not in hidden_below \
+            else _union(hidden_below.get(name, set()), hidden_below[None])
+        if name not in tainted and not (below is None or below):
+            continue
+        if below is None or not isinstance(props or {}, dict):
             result[name] = {"*"}
             continue
         keys = set()
-        for key, expr in props[name].items():
+        for key, expr in (props or {}).items():
             p, r = heat_templates.references(expr)
-            if p & secret or r & tainted:
+            if p & secret or r & tainted or key in below or \
+                    heat_templates.reads_secret(expr, partial) or \
+                    _mentions(expr, below):
                 keys.add(key)
         result[name] = keys
     return result
+
+
+def _union(a, b):
+    return None if a is None or b is None else a | b
+
+
+def _mentions(expr, names):
+    """True when a map anywhere in ``expr`` has a key in ``names``."""
+    todo = [expr]
+    while todo and names:
+        node = todo.pop()
+        if isinstance(node, dict):
+            if any(k in names for k in node):
+                return True
+            todo.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            todo.extend(node)
+    return False
 
 
 def _event_rows(event, details):

@@ -15,9 +15,10 @@ Reads, per poll:
 - ``GET /stacks/{name}/{id}/resources/{resource}/metadata`` per resource, on
   the worker pool and cached between polls (see :func:`heatplug_fetch`),
   except where Heat's own code says what it is (:func:`known_metadata`);
-- ``GET /stacks/{name}/{id}/template`` per stack that has resources, shared
-  with the ``templates`` family through ``ctx.shared`` and cached between
-  polls while the stack's (status, status reason, updated_time) is unchanged.
+- ``GET /stacks/{name}/{id}/template`` per listed stack
+  (:meth:`heatplug.context.PollContext.templates`: shared with the other
+  families that read templates, and cached between polls while the stack's
+  (status, status reason, updated_time) is unchanged).
 
 Secrets.  Heat does not mask attributes: a resource whose properties use a
 hidden parameter (HOT ``hidden``, CFN ``NoEcho``, or a secret-looking name)
@@ -28,8 +29,15 @@ every attribute of those as ``<redacted>``, and every metadata value too when
 the template's metadata section is what depends on it.  A nested stack owned
 by such a resource (its parameters, or a ResourceGroup's inlined definition,
 carry the secret) has all its attributes and metadata redacted, as has a
-stack whose template could not be read.  Credentials Heat itself generates
-(a RandomString's value, a handle's token and ``curl_cli``, server
+stack whose template could not be read.  Secrets climb out of nested stacks
+too: a resource that owns a nested stack (or, ``OS::Heat::Stack``, a stack
+of its own) with outputs that carry a secret has the attributes that hold
+them redacted (those named as the outputs, and ``outputs``, ``refs``,
+``attributes``, ... that hold them all; every attribute when the nested
+stack's template could not be read), and so has whatever in its stack
+reads them (:class:`heatplug.heat_templates.NestedSecrets`, at every level).
+Credentials Heat itself generates (a RandomString's value, a handle's token
+and ``curl_cli``, server
 passwords, signed URLs, deployment credentials in server metadata) are
 redacted by name and shape.  Not covered: a hidden parameter passed through a
 software deployment's ``input_values`` under an innocent input name reaches
@@ -122,11 +130,6 @@ SECRET_ATTRIBUTES = {
     "OS::Heat::RandomString": frozenset(("value",)),
 }
 SECRET_ATTRIBUTE_NAMES = frozenset(("curl_cli",))
-
-#: The ``ctx.shared`` key of a stack's template (also read by ``templates``
-#: and ``stack_details``).
-TEMPLATE_KEY = "stack_template:%s"
-TEMPLATE_SECTIONS = ("parameters", "Parameters", "resources", "Resources")
 
 KEY = (("stack_id", "resources.stack_id: the stack the resource is in"),
        ("resource_name", "resources.resource_name"))
@@ -293,56 +296,6 @@ def known_metadata(resource, template, servers):
     return {} if _without_metadata_section(resource, template) else None
 
 
-def _stack_signature(stack):
-    return [stack.get("stack_status"), stack.get("stack_status_reason"),
-            stack.get("updated_time")]
-
-
-def _trim(template):
-    """The template sections translate needs (parameters, resources)."""
-    if not isinstance(template, dict):
-        return template
-    return {k: template[k] for k in TEMPLATE_SECTIONS if k in template}
-
-
-def _read_templates(ctx, idents):
-    """``{stack_id: trimmed template}`` for ``idents`` (``{id: name/id}``);
-    a stack whose template answers 404 is left out."""
-    cache = ctx.cache.setdefault("templates", {})
-    listed = {s.get("id"): s for s in ctx.stacks()}
-    fresh = {}
-
-    def signature(sid):
-        stack = listed.get(sid)
-        return _stack_signature(stack) if stack else None
-
-    def hit(sid):
-        sig, found = signature(sid), cache.get(sid)
-        if (found is not None and sig is not None
-                and found["signature"] == sig
-                and not str(sig[0] or "").endswith("IN_PROGRESS")
-                and not ctx.full_refresh):
-            return found
-        return None
-
-    def read(sid):
-        sig = signature(sid)
-        ident = idents[sid]
-        try:
-            template = ctx.shared(TEMPLATE_KEY % sid,
-                                  lambda: ctx.heat.stacks.template(ident))
-        except heat_exc.HTTPNotFound:
-            return None
-        return {"signature": sig, "template": _trim(template)}
-
-    sids = sorted(idents)
-    for sid, entry in zip(sids, ctx.map_cached(read, sids, hit)):
-        if entry is not None:
-            fresh[sid] = entry
-    ctx.cache["templates"] = fresh      # stacks that left are dropped
-    return {sid: entry["template"] for sid, entry in fresh.items()}
-
-
 @heatplug.hookimpl
 def heatplug_fetch(ctx):
     """``{"resources": [...], "templates": {stack_id: template}}``.
@@ -362,8 +315,8 @@ def heatplug_fetch(ctx):
     is not read, except at a full refresh after the first poll (and never
     again for a resource where Heat answered otherwise).  A resource whose metadata read answers 404 (it or its
     stack was deleted meanwhile) is left out.  ``templates`` holds the
-    parameters and resources sections of the template of every stack that
-    has resources.
+    parameters, resources and outputs sections of the template of every
+    listed stack (``ctx.templates``).
     """
     poll = ctx.cache["polls"] = ctx.cache.get("polls", 0) + 1
     cache = ctx.cache.setdefault("metadata", {})
@@ -380,7 +333,9 @@ def heatplug_fetch(ctx):
         idents[sid] = "%s/%s" % (name, sid)
         keyed.append((key, idents[sid], resource))
 
-    templates = _read_templates(ctx, idents)
+    # Every listed stack's: a nested stack without resources of its own
+    # can still hand a secret up through its outputs (_Secrets).
+    templates = ctx.templates(ctx.stacks())
     # Every physical id a software deployment ever named as its server while
     # heatplug watched (Heat leaves {"deployments": []} there after the last
     # one goes), as long as a resource has it.
@@ -534,13 +489,22 @@ def _mapping(value, what):
 
 # -- which resources carry a hidden parameter ---------------------------------
 
-def tainted(template):
+def tainted(template, seeds=()):
     """``(attributes, metadata)``: names of the resources of ``template``
-    whose definition depends on a hidden or secret-named parameter, directly
-    or through other resources (transitively), and of those whose metadata
-    section does."""
+    whose definition depends on a hidden or secret-named parameter or on a
+    resource in ``seeds`` (that owns a nested stack handing up a secret),
+    directly or through other resources (transitively), and of those whose
+    metadata section does."""
     return heat_templates.tainted_resources(
-        template, heat_templates.secret_parameters(template))
+        template, heat_templates.secret_parameters(template), seeds=seeds)
+
+
+#: Resource types that make a stack of their own, a root stack rather than a
+#: nested one (Heat's RemoteStack, possibly in another region): its id is
+#: the resource's physical id, and its outputs are the resource's
+#: ``outputs`` attribute.  A stack not listed (another region or cloud)
+#: counts as unknown: the resource's attributes are redacted.
+REMOTE_STACK_TYPES = frozenset(("OS::Heat::Stack",))
 
 
 class _Secrets:
@@ -553,20 +517,44 @@ class _Secrets:
             try:
                 nested = context.link(res, "nested")
                 if nested:
-                    self.owner[stack_of(nested)[1]] = (
+                    nested = stack_of(nested)[1]
+                elif res.get("resource_type") in REMOTE_STACK_TYPES:
+                    nested = res.get("physical_resource_id")
+                if nested:
+                    self.owner[nested] = (
                         stack_of(context.link(res, "stack"))[1],
                         res["resource_name"])
             except (TypeError, ValueError, KeyError, AttributeError):
                 continue
+        self.nested = heat_templates.NestedSecrets(
+            self.templates, {child: (parent, name) for child, (parent, name)
+                             in self.owner.items()})
         self._tainted = {}
         self._whole = {}
 
     def _of(self, sid):
         if sid not in self._tainted:
             template = self.templates.get(sid)
-            self._tainted[sid] = (tainted(template)
-                                  if isinstance(template, dict) else None)
+            result = None
+            if isinstance(template, dict):
+                seeds = self.nested.seeds(sid)
+                result = tainted(template, set(heat_templates.section(
+                    template, "resources", "Resources"))
+                    if seeds is None else seeds)
+            self._tainted[sid] = result
         return self._tainted[sid]
+
+    def climbing(self, sid, name):
+        """For a resource owning a nested stack whose outputs carry a
+        secret: True when all its attributes do (the outputs are unknown),
+        else the names of the secret outputs (the attributes of the same
+        names, and the aggregating ones, carry them); None otherwise."""
+        seeds = self.nested.seeds(sid)
+        if seeds is None:
+            return True
+        if name not in seeds:
+            return None
+        return True if seeds[name] is None else seeds[name]
 
     def whole_stack(self, sid, _seen=()):
         """True when every resource of stack ``sid`` is to be redacted: its
@@ -586,6 +574,13 @@ class _Secrets:
 
     def metadata(self, sid, name):
         return self.whole_stack(sid) or name in self._of(sid)[1]
+
+
+def _carries(key, outputs):
+    """True when the attribute ``key`` of a resource owning a nested stack
+    holds one of its ``outputs`` (or all of them)."""
+    return heat_templates.reads_secret(
+        {"get_attr": ["owner", key]}, {"owner": outputs})
 
 
 def _stack_and_nested(resource):
@@ -628,9 +623,10 @@ def _resource_rows(res, secrets):
     attributes = _mapping(get("attributes"), "attributes")
     attrs = []
     if attributes:
-        hide = secrets.attributes(sid, name)
+        hide = secrets.attributes(sid, name) or secrets.climbing(sid, name)
         attrs = [(sid, name, key,
-                  redact.value(key, attributes[key], hidden=True) if hide
+                  redact.value(key, attributes[key], hidden=True)
+                  if hide is True or hide and _carries(key, hide)
                   else _attribute(rtype, key, attributes[key]))
                  for key in sorted(attributes, key=str)]
     metadata = _mapping(get("metadata"), "metadata")

@@ -18,12 +18,19 @@ Secrets:
   (``Parameter.__str__``); heatplug publishes :data:`heatplug.redact.REDACTED`
   in its place, and redacts secret-named parameters too.
 - Heat does **not** mask outputs: an output that uses a hidden parameter
-  shows the secret in plain text.  For a stack that has a hidden (or
-  secret-named) parameter and outputs, the family also reads the template
-  (``GET /stacks/{name}/{id}/template``, shared with the ``templates`` family
-  through ``ctx.shared``) and redacts every output whose value depends on
-  such a parameter, directly (``get_param``/``Ref``) or through resources
-  (``get_attr``/``get_resource``/``Fn::GetAtt``/``Ref``, transitively).
+  shows the secret in plain text.  For a stack that has outputs, the family
+  also reads the template (``GET /stacks/{name}/{id}/template``, through
+  ``ctx.templates``: shared with the other families that read templates,
+  cached while the stack's signature holds) and redacts every output whose
+  value depends on a hidden or secret-named parameter, directly
+  (``get_param``/``Ref``) or through resources
+  (``get_attr``/``get_resource``/``Fn::GetAtt``/``Ref``, transitively), or
+  that is a RandomString's value (``heat_templates.tainted_outputs``).
+- A nested stack's outputs are attributes of the parent's resource that
+  owns it: an output of the parent that depends on such a resource whose
+  nested stack has an output that carries a secret (or could not be read)
+  is redacted too, at every level (``secret_seeds`` in the fetched record;
+  ``heat_templates.NestedSecrets``).
 - Heat masks a hidden parameter only in the stack that declares it: a
   secret a parent passes into a nested stack's non-hidden parameter shows
   in the nested stack's detail, parameters and outputs.  A nested stack
@@ -43,8 +50,6 @@ as of the stack's last status change, or of the last full refresh
 
 import logging
 
-from heatclient import exc as heat_exc
-
 import heatplug
 from heatplug import context
 from heatplug import heat_templates
@@ -54,14 +59,11 @@ from heatplug import translation
 LOG = logging.getLogger(__name__)
 
 SOURCE = "GET /v1/{project}/stacks/{name}/{id} (stacks.get), per stack"
-TEMPLATE_SOURCE = ("GET /v1/{project}/stacks/{name}/{id}/template, only for "
-                   "stacks with hidden parameters and outputs")
+TEMPLATE_SOURCE = ("GET /v1/{project}/stacks/{name}/{id}/template, for "
+                   "stacks with outputs or hidden parameters")
 
 #: What Heat shows in place of a hidden parameter's value.
 HEAT_MASK = "******"
-
-#: The ``ctx.shared`` key of a stack's template (also used by ``templates``).
-TEMPLATE_KEY = "stack_template:%s"
 
 TABLES = [
     heatplug.table(
@@ -136,7 +138,8 @@ def _secret_params(parameters):
 
 
 def needs_template(detail):
-    """True when the outputs must be checked against the template."""
+    """True when, without the template, no output of this detail can be
+    shown: it has outputs and hidden or secret-named parameters."""
     return bool(detail.get("outputs")) and \
         bool(_secret_params(detail.get("parameters")))
 
@@ -149,39 +152,55 @@ def heatplug_tables():
 @heatplug.hookimpl
 def heatplug_fetch(ctx):
     def one(stack):
-        ident = context.stack_identifier(stack)
-        detail = context.to_dict(ctx.heat.stacks.get(ident))
-        record = {k: detail.get(k) for k in KEEP}
-        if needs_template(record):
-            record["template"] = ctx.shared(
-                TEMPLATE_KEY % stack["id"],
-                lambda: ctx.heat.stacks.template(ident))
-        return record
+        detail = context.to_dict(ctx.heat.stacks.get(
+            context.stack_identifier(stack)))
+        return {k: detail.get(k) for k in KEEP}
 
     # Cached per stack signature (ctx.per_stack): a detail changes only
     # with the stack's status, status reason or updated time.
     fresh = ctx.per_stack("details", one)
     stacks = [s for s in ctx.stacks() if s.get("id")]
-    inherits = _inherited_secrets(ctx, stacks, fresh)
+    by_id = {s["id"]: s for s in stacks}
+    # The templates that tell which outputs carry a secret, and what flows
+    # from a parent with secrets into its nested stacks (cached per stack
+    # signature by ctx.templates).
+    templates = ctx.templates([
+        by_id[sid] for sid, record in fresh.items() if sid in by_id and (
+            record.get("outputs") or
+            _secret_params(record.get("parameters")))])
+    owners = {sid: (s["parent"],
+                    context.owning_resource(s, by_id[s["parent"]]))
+              for sid, s in by_id.items() if s.get("parent") in by_id}
+    # A stack without outputs hands nothing up; one whose template could
+    # not be read, anything.
+    nested = heat_templates.NestedSecrets(
+        {sid: templates.get(sid) if record.get("outputs") else {}
+         for sid, record in fresh.items()}, owners)
+    inherits = _inherited_secrets(stacks, fresh, templates, owners)
     for sid, record in fresh.items():
-        if sid in inherits:
-            record["inherits_secret"] = True
-        else:
-            record.pop("inherits_secret", None)
+        for key, value in (
+                ("inherits_secret", sid in inherits or None),
+                ("template", templates.get(sid)
+                 if record.get("outputs") else None),
+                ("secret_seeds", _seeds(nested.seeds(sid)))):
+            if value is None:
+                record.pop(key, None)
+            else:
+                record[key] = value
     return list(fresh.values())
 
 
-def _owner(child, parent):
-    """The name of the parent's resource that owns a nested stack, from
-    Heat's naming (``<parent>-<resource>-<12 characters>``), or None."""
-    prefix = "%s-" % parent.get("stack_name")
-    name = str(child.get("stack_name") or "")
-    if not name.startswith(prefix) or "-" not in name[len(prefix):]:
-        return None
-    return name[len(prefix):].rsplit("-", 1)[0] or None
+def _seeds(seeds):
+    """The ``secret_seeds`` of a record (``{resource: [outputs] or None}``,
+    see ``NestedSecrets.seeds``): None (left out) when there are none;
+    ``"*"`` when an owner could not be named."""
+    if seeds is None:
+        return "*"
+    return {name: None if outputs is None else sorted(outputs)
+            for name, outputs in seeds.items()} or None
 
 
-def _inherited_secrets(ctx, stacks, fresh):
+def _inherited_secrets(stacks, fresh, templates, owners):
     """Ids of the nested stacks a parent's secret may flow into.
 
     Heat masks a hidden parameter only in the stack that declares it: the
@@ -208,18 +227,11 @@ def _inherited_secrets(ctx, stacks, fresh):
             secret = (set(params) if inherits(pid) and
                       isinstance(params, dict) else _secret_params(params))
             if secret:
-                ident = context.stack_identifier(by_id[pid])
-                template = record.get("template")
+                template = templates.get(pid)
                 try:
-                    if not isinstance(template, dict):
-                        template = context.to_dict(ctx.shared(
-                            TEMPLATE_KEY % pid,
-                            lambda: ctx.heat.stacks.template(ident)))
                     secret |= heat_templates.hidden_parameters(template)
                     result = heat_templates.tainted_resources(
                         template, secret)[0]
-                except heat_exc.HTTPNotFound:
-                    result = None
                 except (ValueError, TypeError, AttributeError):
                     result = None
         tainted[pid] = result
@@ -238,7 +250,7 @@ def _inherited_secrets(ctx, stacks, fresh):
         result = inherits(pid, seen + (sid,))
         if not result:
             carriers = tainted_of(pid)
-            owner = _owner(by_id[sid], by_id[pid])
+            owner = owners.get(sid, (None, None))[1]
             result = carriers is None or bool(carriers) and (
                 owner is None or owner in carriers)
         memo[sid] = result
@@ -249,13 +261,15 @@ def _inherited_secrets(ctx, stacks, fresh):
 
 # -- template analysis: which outputs carry a hidden parameter -------------
 
-def tainted_outputs(template, secret_params):
-    """Output names whose value depends on one of ``secret_params`` or on a
-    parameter the template marks hidden/NoEcho, directly or through
-    resources (transitively)."""
+def tainted_outputs(template, secret_params, seeds=()):
+    """Output names whose value depends on one of ``secret_params``, on a
+    parameter the template marks hidden/NoEcho, or on a resource in
+    ``seeds``, directly or through resources (transitively), or that are a
+    RandomString's value."""
     secret = set(secret_params) | heat_templates.hidden_parameters(
         template, strict=True)
-    return heat_templates.tainted_outputs(template, secret, strict=True)
+    return heat_templates.tainted_outputs(template, secret, strict=True,
+                                          seeds=seeds)
 
 
 # -- translation -------------------------------------------------------------
@@ -288,16 +302,21 @@ def heatplug_translate(raw):
                                  % type(parameters).__name__)
             secret = _secret_params(parameters)
             template = detail.get("template")
+            seeds = detail.get("secret_seeds") or {}
             hidden_outputs = set()
             if detail.get("inherits_secret"):
                 # a parent's secret flows in: nothing here can be shown
                 secret = set(parameters)
                 hidden_outputs = None
+            elif seeds == "*":
+                # a nested stack hands up a secret, through an owner whose
+                # name cannot be told: no output is known to be safe
+                hidden_outputs = None
             elif isinstance(template, dict):
                 secret |= heat_templates.hidden_parameters(template,
                                                            strict=True)
-                hidden_outputs = tainted_outputs(template, secret)
-            elif needs_template(detail):
+                hidden_outputs = tainted_outputs(template, secret, seeds)
+            elif needs_template(detail) or seeds:
                 # No template to tell which outputs are safe: show none.
                 hidden_outputs = None
             for key in sorted(parameters, key=str):

@@ -32,16 +32,11 @@ ids that left the list are dropped.
 """
 
 import heatplug
-from heatplug import context
 from heatplug import redact
 from heatplug import translation
 
 SOURCE = ("GET /v1/{project}/stacks/{name}/{id}/template (stacks.template), "
           "per stack")
-
-#: The ``ctx.shared`` key of a stack's template (``stack_details`` reads some
-#: templates too; within a poll the call is made once).
-TEMPLATE_KEY = "stack_template:%s"
 
 #: Version keys, in the order Heat checks them.
 VERSION_KEYS = ("heat_template_version", "AWSTemplateFormatVersion",
@@ -156,10 +151,10 @@ def heatplug_tables():
 @heatplug.hookimpl
 def heatplug_fetch(ctx):
     def one(stack):
-        ident = context.stack_identifier(stack)
-        template = ctx.shared(TEMPLATE_KEY % stack["id"],
-                              lambda: ctx.heat.stacks.template(ident))
-        return {"stack_id": stack["id"], "template": slim(template)}
+        # ctx.template: other families read templates too; within a poll
+        # the call is made once
+        return {"stack_id": stack["id"],
+                "template": slim(ctx.template(stack))}
 
     # Cached per stack signature (ctx.per_stack): Heat changes a stack's
     # template only through an action that changes the signature.

@@ -45,6 +45,11 @@ CANARY = {
     "config_hidden_input": "canary-config-hidden-%s" % uuid.uuid4().hex[:8],
     "config_option": "canary-config-option-%s" % uuid.uuid4().hex[:8],
     "nested_hidden": "canary-nested-hidden-%s" % uuid.uuid4().hex[:8],
+    # climbing out of nested stacks (CLIMB below): a nested template's
+    # hidden default, and literals a parent hands to hidden parameters
+    "climb_default": "canary-climb-default-%s" % uuid.uuid4().hex[:8],
+    "handed_literal": "canary-handed-literal-%s" % uuid.uuid4().hex[:8],
+    "handed_group": "canary-handed-group-%s" % uuid.uuid4().hex[:8],
     "configured_password": "canary-configured-password-%s"
                            % uuid.uuid4().hex[:8],
 }
@@ -89,6 +94,58 @@ NESTED_HIDDEN = {
                             "properties": {"label": {"get_param": "secret"}}}},
 }
 
+#: Secrets that climb out of nested stacks.  A nested template with a hidden
+#: parameter (its default a canary) that one of its outputs shows; a stack
+#: using it as a template resource (its attribute ``secret``, a Value built
+#: from that, an output ``leak``) and handing a literal canary to the hidden
+#: parameter of another; on top, that stack nested once more (``top_leak``)
+#: and a ResourceGroup handing the child another literal canary.  Heat
+#: shows every canary (outputs, resource attributes, event properties):
+#: test_secrets_climbing_out_of_nested_stacks.
+CLIMB_CHILD = """
+heat_template_version: 2018-08-31
+parameters:
+  word: {type: string, hidden: true, default: %s}
+  label: {type: string, default: plain-label}
+resources:
+  keep:
+    type: OS::Heat::Value
+    properties: {value: {get_param: word}}
+outputs:
+  secret: {value: {get_attr: [keep, value]}}
+  plain: {value: {get_param: label}}
+""" % CANARY["climb_default"]
+CLIMB_MIDDLE = """
+heat_template_version: 2018-08-31
+resources:
+  inner: {type: canary_climb_child.yaml}
+  user:
+    type: OS::Heat::Value
+    properties: {value: {get_attr: [inner, secret]}}
+  given:
+    type: canary_climb_child.yaml
+    properties: {word: %s}
+outputs:
+  leak: {value: {get_attr: [inner, secret]}}
+  fine: {value: plain-output}
+""" % CANARY["handed_literal"]
+CLIMB = {
+    "heat_template_version": "2018-08-31",
+    "description": "canary - secrets climbing out of nested stacks",
+    "resources": {
+        "mid": {"type": "canary_climb.yaml"},
+        "many": {"type": "OS::Heat::ResourceGroup", "properties": {
+            "count": 1, "resource_def": {
+                "type": "canary_climb_child.yaml",
+                "properties": {"word": CANARY["handed_group"]}}}},
+    },
+    "outputs": {"top_leak": {"value": {"get_attr": ["mid", "leak"]}},
+                "members": {"value": {"get_attr": ["many", "secret"]}},
+                "top_fine": {"value": {"get_attr": ["mid", "fine"]}}},
+}
+CLIMB_FILES = {"canary_climb_child.yaml": CLIMB_CHILD,
+               "canary_climb.yaml": CLIMB_MIDDLE}
+
 
 @pytest.fixture(scope="session")
 def heat_url(local_heat):
@@ -102,6 +159,7 @@ def _plant_canaries(heat):
     functional.create_stack(heat, "canary-nested", NESTED_HIDDEN,
                             parameters={"secret": CANARY["nested_hidden"]},
                             files={"canary_child.yaml": NESTED_CHILD})
+    functional.create_stack(heat, "canary-climb", CLIMB, files=CLIMB_FILES)
     config = heat.software_configs.create(
         name="canary-config", group="script",
         config="#!/bin/sh\ncurl -X POST '%s'\n" % SIGNED_URL,

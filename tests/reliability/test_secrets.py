@@ -76,6 +76,64 @@ def test_the_canaries_are_really_in_heat(heat, population):
     assert rconf.CANARY["hidden_default"] in json.dumps(params)
 
 
+def _heat_shows(heat):
+    """Where Heat itself hands out the canaries of ``rconf.CLIMB``:
+    ``{canary: [where, ...]}``."""
+    found = {}
+
+    def look(where, value):
+        text = json.dumps(value, default=str)
+        for key in ("climb_default", "handed_literal", "handed_group"):
+            if rconf.CANARY[key] in text:
+                found.setdefault(key, []).append(where)
+
+    stacks = {s.stack_name: s.id for s in heat.stacks.list(show_nested=True)}
+    climb = [n for n in stacks if n == "canary-climb" or
+             n.startswith("canary-climb-")]
+    for name in climb:
+        ident = "%s/%s" % (name, stacks[name])
+        look("outputs of %s" % name, heat.stacks.get(ident).to_dict()[
+            "outputs"])
+        for res in heat.resources.list(ident, with_detail=True):
+            look("attributes of %s" % res.resource_name,
+                 res.to_dict().get("attributes"))
+        for event in heat.events.list(ident):
+            if event.physical_resource_id == stacks[name]:
+                continue                    # the stack's own: no properties
+            detail = heat.events.get(ident, event.resource_name, event.id)
+            look("event properties of %s" % event.resource_name,
+                 detail.to_dict().get("resource_properties"))
+    return found
+
+
+def test_secrets_climbing_out_of_nested_stacks(local_heat, heat, population,
+                                               tmp_path):
+    """A nested stack's secret reaches its parent through its outputs (the
+    owner's attributes, and what the parent builds from them), and a
+    literal a parent hands to a nested stack's hidden parameter shows in
+    the owner's event properties.  Heat shows each; heatplug none."""
+    shown = _heat_shows(heat)
+    assert {"outputs of canary-climb", "attributes of user",
+            "attributes of inner", "attributes of mid",
+            "event properties of user"} <= set(shown["climb_default"])
+    assert "event properties of given" in shown["handed_literal"]
+    assert {"event properties of many", "event properties of 0",
+            "outputs of canary-climb"} <= set(shown["handed_group"])
+
+    result = rconf.make_poller(tmp_path, local_heat.endpoint).poll()
+    assert result.ok, result.errors
+    assert not leaks(rconf.as_json(result))
+    # ... and what carries no secret still shows
+    ids = {r[1]: r[0] for r in result.tables["stacks"].rows}  # id, name
+    top = {r[1]: r[2] for r in result.tables["stack_outputs"].rows
+           if r[0] == ids["canary-climb"]}
+    assert top == {"top_leak": redact.REDACTED, "members": redact.REDACTED,
+                   "top_fine": "plain-output"}
+    child_plain = {r[2] for r in result.tables["stack_outputs"].rows
+                   if r[1] == "plain"}
+    assert child_plain == {"plain-label"}
+
+
 def test_no_canary_in_tables_json_or_debug_logs(local_heat, population,
                                                 tmp_path):
     conf = rconf.write_conf(tmp_path / "noauth.conf", local_heat.endpoint)

@@ -52,18 +52,23 @@ class FakeCtx:
     fetch uses, over a given stack list and a fake heatclient.
 
     ``stacks`` is this poll's stack list, ``heat_stacks`` what the fetch
-    finds as ``ctx.heat.stacks`` and ``cache`` the family's cache (pass the
-    same dict again for the next poll).  No worker pool: :meth:`map` and
+    finds as ``ctx.heat.stacks``, ``cache`` the family's cache and
+    ``state`` what the poll's shared reads keep (pass the same dicts again
+    for the next poll).  No worker pool: :meth:`map` and
     :meth:`map_cached` call one item after the other.
     """
 
     def __init__(self, stacks=(), heat_stacks=None, cache=None,
-                 full_refresh=False, changed_only=False):
+                 full_refresh=False, changed_only=False, state=None):
         self._stacks = stacks
         self.heat = types.SimpleNamespace(stacks=heat_stacks)
         self.cache = {} if cache is None else cache
         self.full_refresh = full_refresh
         self.changed_only = changed_only
+        # what the poll's shared reads keep between polls (pass the same
+        # dict again for the next poll)
+        self._lock = threading.Lock()
+        self._state = {} if state is None else state
 
     def stacks(self):
         return self._stacks
@@ -77,9 +82,11 @@ class FakeCtx:
     def map_cached(self, fn, items, cached):
         return [cached(i) if cached(i) is not None else fn(i) for i in items]
 
-    # The real per-stack cache, over this fake's stacks, cache and
-    # map_cached.
+    # The real per-stack cache and template reads, over this fake's stacks,
+    # cache, heat_stacks and map_cached.
     per_stack = context.FamilyContext.per_stack
+    template = context.PollContext.template
+    templates = context.PollContext.templates
 
 
 class StaticAuth:

@@ -8,6 +8,7 @@ every call; the real Heat is in tests/functional/test_modes.py.
 """
 
 import collections
+import concurrent.futures
 import copy
 import types
 
@@ -45,6 +46,8 @@ class TreeHeat:
                            _stack("b", "beta")]
         self.evts = {}
         self.snapshotless = set()
+        self.templates = {}         # stack id -> its template, if not the
+        self.properties = {}        # default; resource -> its properties
         for n, s in enumerate(self.stack_list):
             self.add_event(s["id"], s["stack_name"], s["id"],
                            "CREATE_IN_PROGRESS", n * 4)
@@ -108,8 +111,9 @@ class TreeHeat:
 
     def _template(self, ident):
         self._count("stacks.template", ident)
-        return {"heat_template_version": "2018-08-31",
-                "resources": {"r": {"type": "OS::Heat::RandomString"}}}
+        return copy.deepcopy(self.templates.get(self._sid(ident), {
+            "heat_template_version": "2018-08-31",
+            "resources": {"r": {"type": "OS::Heat::RandomString"}}}))
 
     def _snapshots(self, ident):
         self._count("stacks.snapshot_list", ident)
@@ -137,7 +141,41 @@ class TreeHeat:
     def _event(self, ident, resource, eid):
         self._count("events.get", ident)
         return {"resource_type": "OS::Heat::RandomString",
-                "resource_properties": {"length": 8}}
+                "resource_properties": copy.deepcopy(
+                    self.properties.get(resource, {"length": 8}))}
+
+
+def test_event_properties_hide_once_a_nested_stack_says_hidden(run, heat):
+    """A parent hands a literal to a nested stack's hidden parameter.  The
+    owner's event can be read before the nested stack is listed (created
+    just after the stack list was read): the next poll redacts it, and it
+    stays redacted once the nested stack is gone."""
+    nested = heat.by_id("an")
+    heat.stack_list.remove(nested)
+    heat.templates = {
+        "a": {"heat_template_version": "2018-08-31", "resources": {
+            "group": {"type": "child.yaml",
+                      "properties": {"word": "lit", "size": 2}}}},
+        "an": {"heat_template_version": "2018-08-31",
+               "parameters": {"word": {"type": "string", "hidden": True}},
+               "resources": {"r": {"type": "OS::Heat::RandomString"}}}}
+    heat.properties = {"group": {"word": "lit", "size": 2}}
+    heat.add_event("a", "group", "an", "CREATE_IN_PROGRESS", 30)
+    poller = run(("events", events_family), full_refresh_every=0)
+
+    def shown():
+        result = poller.poll()
+        assert result.ok, result.errors
+        return {r[1]: r[2] for r in
+                result.tables["events_resource_properties"].rows
+                if r[0] == "e-a-30"}
+    assert shown() == {"word": "lit", "size": 2}   # nothing says hidden yet
+    heat.stack_list.append(nested)
+    assert shown() == {"word": "<redacted>", "size": 2}
+    heat.stack_list.remove(nested)
+    assert shown() == {"word": "<redacted>", "size": 2}
+    # each detail read once: e-a-30 and the 'r' events of a, b and an
+    assert heat.calls["events.get"] == 4
 
 
 class Probe:
@@ -630,3 +668,46 @@ def test_token_project():
     assert project(client(None, "http://heat:8004/v1/p2/")) == "p2"
     assert project(client(None, None)) is None
     assert project(TreeHeat()) is None
+
+
+def test_templates_are_read_once_per_stack_signature(heat):
+    """PollContext.templates: one read per poll whoever asks, then none
+    while the stack's signature holds; again once it changes, while it is
+    in progress and at a full refresh; 404s and stacks that left the list
+    are dropped."""
+    state = {}
+    heat.templates["b"] = {"heat_template_version": "2018-08-31",
+                           "outputs": {"o": {"value": 1}},
+                           "description": "not kept"}
+
+    def poll(full_refresh=False):
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            ctx = context.PollContext(types.SimpleNamespace(heat=heat), None,
+                                      pool, full_refresh, state)
+            first = ctx.templates(ctx.stacks())
+            assert ctx.templates(ctx.stacks()) == first   # a 2nd family
+            if full_refresh:    # the whole template, read once this poll
+                assert ctx.template(heat.by_id("a"))["heat_template_version"]
+            return first
+
+    def reads():
+        reads = sorted(i for k, i, _ in heat.log if k == "stacks.template")
+        heat.log.clear()
+        return reads
+
+    got = poll(full_refresh=True)
+    assert reads() == ["alpha-group-x1y2z3/an", "alpha/a", "beta/b"]
+    assert got["b"] == {"outputs": {"o": {"value": 1}}}   # the sections
+    assert set(got) == {"a", "an", "b"}
+    assert poll() == got and reads() == []
+    heat.by_id("b")["updated_time"] = "2030-01-01T00:00:00Z"
+    heat.by_id("an")["stack_status"] = "UPDATE_IN_PROGRESS"
+    poll()
+    assert reads() == ["alpha-group-x1y2z3/an", "beta/b"]
+    poll()
+    assert reads() == ["alpha-group-x1y2z3/an"]      # still in progress
+    poll(full_refresh=True)
+    assert reads() == ["alpha-group-x1y2z3/an", "alpha/a", "beta/b"]
+    heat.stack_list = [s for s in heat.stack_list if s["id"] != "b"]
+    poll()
+    assert set(state["templates"]) == {"a", "an"}

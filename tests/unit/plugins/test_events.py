@@ -352,7 +352,10 @@ def test_secrets_flow_into_nested_stacks():
          "links": [{"rel": "stack", "href": link}]},
         # n4's owner is unknown: treated as secret
     ]
-    assert events.effective_secrets(by_id, analyses, events_) == {
+    owned = events.owners(by_id, events_)
+    assert owned == {"n1": ("p", "inner"), "n2": ("p", "clean"),
+                     "n3": ("n1", "x"), "n4": ("p", None)}
+    assert events.effective_secrets(by_id, analyses, owned) == {
         "p": {"inner": {"word"}, "clean": set()},
         "n1": None,              # its owner 'inner' receives a secret
         "n2": {"echo": set()},   # 'clean' does not
@@ -360,4 +363,34 @@ def test_secrets_flow_into_nested_stacks():
         "n4": None,              # owner unknown
     }
     analyses["p"] = None         # the parent's template is unknown
-    assert events.effective_secrets(by_id, analyses, events_)["n2"] is None
+    assert events.effective_secrets(by_id, analyses, owned)["n2"] is None
+
+
+def test_secret_properties_of_owners_of_nested_stacks():
+    template = {"resources": {
+        "thing": {"type": "child.yaml",
+                  "properties": {"word": "lit", "size": 2}},
+        "inline": {"type": "OS::Heat::Stack", "properties": {
+            "template": "...", "parameters": {"word": "lit", "n": 1}}},
+        "group": {"type": "OS::Heat::ResourceGroup", "properties": {
+            "count": 2, "resource_def": {"type": "child.yaml",
+                                         "properties": {"word": "lit"}}}},
+        "user": {"type": "OS::Heat::Value", "properties": {
+            "value": {"get_attr": ["thing", "secret"]},
+            "other": {"get_attr": ["thing", "plain"]}}},
+        "later": {"type": "OS::Heat::Value", "properties": {
+            "value": {"get_attr": ["user", "value"]}}},
+        "unknown": {"type": "child.yaml", "properties": {"a": 1}}}}
+    below = {"thing": {"word"}, "inline": {"word"}, "group": {"word"},
+             "unknown": None}
+    assert events.secret_properties(
+        template, {"thing": {"secret"}}, below) == {
+        # a value handed to a hidden parameter below
+        "thing": {"word"}, "inline": {"parameters"},
+        "group": {"resource_def"},
+        # what reads a nested stack's secret output, and what reads that
+        "user": {"value"}, "later": {"value"},
+        # a nested stack whose template is unknown: everything
+        "unknown": {"*"}}
+    # without the nested stacks' view, none of it
+    assert events.secret_properties(template) == {}

@@ -298,7 +298,12 @@ def test_a_stack_without_template_is_redacted_whole(raw):
     attrs = lambda s, n: child_rows(rows, "resources_attributes",  # noqa
                                     one(rows, s, n))
     assert attrs("pop-nested-child-", "value") == {"value": redact.REDACTED}
-    assert attrs("pop-nested", "child") == {"value": "from-parent"}
+    # The owner's attributes are the nested stack's outputs: unknown too
+    # (with the template known, they show).
+    assert attrs("pop-nested", "child") == {"value": redact.REDACTED}
+    known = family.heatplug_translate(raw)
+    assert child_rows(known, "resources_attributes", one(
+        known, "pop-nested", "child")) == {"value": "from-parent"}
 
 
 def test_scrub_shapes():
@@ -351,9 +356,9 @@ class FakeCtx(conftest.FakeCtx):
         return self._resources
 
     def stacks(self):
-        return [{"id": sid, "stack_status": "CREATE_COMPLETE",
-                 "stack_status_reason": "done", "updated_time": None}
-                for sid in self._templates]
+        return [{"id": sid, "stack_name": "s", "stack_status":
+                 "CREATE_COMPLETE", "stack_status_reason": "done",
+                 "updated_time": None} for sid in self._templates]
 
     deployments = ()
 

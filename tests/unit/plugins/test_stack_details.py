@@ -100,10 +100,15 @@ def test_outputs_values_errors_and_descriptions(raw, ids):
          'Index to "Fn::Select" must be an integer'),
         ("Joined", "abc-m1.large", "the joined label and flavor", None),
     ]
+    # A ResourceGroup's nested stack maps its members to their references,
+    # and a RandomString's reference is its value: a generated secret.
     group = next(i for n, i in ids.items() if n.startswith("pop-nested-group"))
     (key, value, desc, err), = _rows(rows, "stack_outputs", group)
-    assert (key, desc, err) == ("refs_map", "No description given", None)
-    assert sorted(json.loads(value)) == ["0", "1"]
+    assert (key, value, desc, err) == ("refs_map", redact.REDACTED,
+                                       "No description given", None)
+    heat_said, = next(d for d in raw if d["id"] == group)["outputs"]
+    assert sorted(heat_said["output_value"]) == ["0", "1"]
+    assert all(len(v) == 6 for v in heat_said["output_value"].values())
     assert _rows(rows, "stack_outputs", ids["pop-nested"]) == [
         ("child_value", "from-parent", "No description given", None)]
 
@@ -132,12 +137,15 @@ def test_no_canary_reaches_any_row(raw):
     assert not [c for c in CANARIES if c in text]
 
 
-def test_template_is_read_only_for_stacks_with_hidden_parameters(raw, ids):
+def test_template_is_read_for_stacks_with_outputs(raw, ids):
     with_template = {d["id"] for d in raw if "template" in d}
-    assert with_template == {ids["pop-simple"], ids["pop-cfn"],
-                             ids["pop-params"]}
-    assert all(stack_details.needs_template(d) == (d["id"] in with_template)
-               for d in raw)
+    assert with_template == {d["id"] for d in raw if d["outputs"]}
+    assert ids["pop-software"] not in with_template
+    assert {ids["pop-simple"], ids["pop-cfn"], ids["pop-params"],
+            ids["pop-nested"]} <= with_template
+    # Without it, the outputs of a stack with hidden parameters hide.
+    assert {d["id"] for d in raw if stack_details.needs_template(d)} == {
+        ids["pop-simple"], ids["pop-cfn"], ids["pop-params"]}
 
 
 def test_taint_follows_resources(raw, ids):
@@ -207,20 +215,27 @@ class FakeStacks:
 
 
 def _listed(raw, status="CREATE_COMPLETE"):
+    ids = {_name(d): d["id"] for d in raw}
     return [{"id": d["id"], "stack_name": _name(d), "stack_status": status,
-             "stack_status_reason": "done", "updated_time": None}
+             "stack_status_reason": "done", "updated_time": None,
+             # Heat names a nested stack <parent>-<resource>-<suffix>
+             "parent": ids["pop-nested"] if _name(d).startswith(
+                 "pop-nested-") else None}
             for d in raw]
 
 
 def test_fetch_reads_each_stack_once_then_serves_the_cache(raw):
     heat = FakeStacks(raw)
-    cache = {}
+    cache, state = {}, {}
     listed = _listed(raw)
-    first = stack_details.heatplug_fetch(FakeCtx(listed, heat, cache))
-    assert len(heat.gets) == 8 and len(heat.templates) == 3
+    first = stack_details.heatplug_fetch(FakeCtx(listed, heat, cache,
+                                                 state=state))
+    # the templates of the stacks with outputs
+    assert len(heat.gets) == 8 and len(heat.templates) == 6
     assert first == raw
-    second = stack_details.heatplug_fetch(FakeCtx(listed, heat, cache))
-    assert len(heat.gets) == 8 and len(heat.templates) == 3
+    second = stack_details.heatplug_fetch(FakeCtx(listed, heat, cache,
+                                                  state=state))
+    assert len(heat.gets) == 8 and len(heat.templates) == 6
     assert second == first
 
 
