@@ -37,14 +37,13 @@ them redacted (those named as the outputs, and ``outputs``, ``refs``,
 stack's template could not be read), and so has whatever in its stack
 reads them (:class:`heatplug.heat_templates.NestedSecrets`, at every level).
 Credentials Heat itself generates (a RandomString's value, a handle's token
-and ``curl_cli``, server
-passwords, signed URLs, deployment credentials in server metadata) are
-redacted by name and shape.  Not covered: a hidden parameter passed through a
-software deployment's ``input_values`` under an innocent input name reaches
-the server's ``deployments`` metadata; what a template builds from a
-RandomString (its value is redacted, ``hello-<value>`` in a Value is not:
-following RandomStrings would redact every server named with a random
-suffix).
+and ``curl_cli``, server passwords, signed URLs, deployment credentials in
+server metadata) are redacted by name and shape.  Not covered: a hidden
+parameter passed through a software deployment's ``input_values`` under an
+innocent input name reaches the server's ``deployments`` metadata; what a
+template builds from a RandomString (its value is redacted, ``hello-<value>``
+in a Value is not: following RandomStrings would redact every server named
+with a random suffix).
 
 A resource is identified by its stack's id and its name (Heat's own resource
 identity is ``stacks/{name}/{id}/resources/{resource}``); the stack is the one
@@ -313,10 +312,10 @@ def heatplug_fetch(ctx):
     (``ctx.changed_root_stacks()``) is reused while its signature holds,
     whatever its type or age.  Metadata that :func:`known_metadata` can tell
     is not read, except at a full refresh after the first poll (and never
-    again for a resource where Heat answered otherwise).  A resource whose metadata read answers 404 (it or its
-    stack was deleted meanwhile) is left out.  ``templates`` holds the
-    parameters, resources and outputs sections of the template of every
-    listed stack (``ctx.templates``).
+    again for a resource where Heat answered otherwise).  A resource whose
+    metadata read answers 404 (it or its stack was deleted meanwhile) is
+    left out.  ``templates`` holds the parameters, resources and outputs
+    sections of the template of every listed stack (``ctx.templates``).
     """
     poll = ctx.cache["polls"] = ctx.cache.get("polls", 0) + 1
     cache = ctx.cache.setdefault("metadata", {})
