@@ -50,13 +50,6 @@ _secrets = set()
 # every log line would make logs unreadable and protect nothing.
 MIN_SECRET_LENGTH = 4
 
-_URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]*://[^\s'"<>`]+""")
-# key: value, key=value, "key": "value", 'key': 'value'
-_KEYED = re.compile(
-    r"""(?P<key>["']?[A-Za-z][A-Za-z0-9_.-]*["']?)(?P<sep>\s*[:=]\s*)"""
-    r"""(?P<val>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|"""
-    # an unquoted value, unless it is the next key ("failed: password: x")
-    r"""(?!["']?[A-Za-z][A-Za-z0-9_.-]*["']?\s*[:=])[^\s,;&{}\[\])"']+)""")
 _REQUEST_BODY = re.compile(r"""( -d ')(.*)'$""", re.DOTALL)
 _RESP_BODY = ("RESP BODY:", "RESP BODY")
 
@@ -74,16 +67,6 @@ def forget_secrets():
         _secrets.clear()
 
 
-def _keyed(match):
-    key = match.group("key").strip("\"'")
-    if not redact.is_secret_key(key):
-        return match.group(0)
-    val = match.group("val")
-    quote = val[0] if val[:1] in ("'", '"') else ""
-    return "%s%s%s%s%s" % (match.group("key"), match.group("sep"), quote,
-                           redact.REDACTED, quote)
-
-
 def scrub(text):
     """``text`` without registered secrets, signed URLs and the values of
     secret-named keys."""
@@ -94,11 +77,7 @@ def scrub(text):
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, redact.REDACTED)
-    if "://" in text:
-        text = _URL.sub(lambda m: redact.REDACTED
-                        if redact.is_signed_url(m.group(0)) else m.group(0),
-                        text)
-    return _KEYED.sub(_keyed, text)
+    return redact.scrub_text(text)
 
 
 def _without_body(record):

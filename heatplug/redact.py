@@ -106,14 +106,63 @@ def pair_key(item):
     return None
 
 
+_URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]*://[^\s'"<>`]+""")
+# key: value, key=value, "key": "value", 'key': 'value'
+_KEYED = re.compile(
+    r"""(?P<key>["']?[A-Za-z][A-Za-z0-9_.-]*["']?)(?P<sep>\s*[:=]\s*)"""
+    r"""(?P<val>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|"""
+    # an unquoted value, unless it is the next key ("failed: password: x")
+    r"""(?!["']?[A-Za-z][A-Za-z0-9_.-]*["']?\s*[:=])[^\s,;&{}\[\])"']+)""")
+
+
+def _keyed(match):
+    key = match.group("key").strip("\"'")
+    if not is_secret_key(key):
+        return match.group(0)
+    val = match.group("val")
+    quote = val[0] if val[:1] in ("'", '"') else ""
+    return "%s%s%s%s%s" % (match.group("key"), match.group("sep"), quote,
+                           REDACTED, quote)
+
+
+def scrub_text(text):
+    """Free text (a script, a status reason, a command's output) with the
+    signed URLs inside it and the values of credential-named keys
+    (``password=x``, ``"api_key": "x"``, ``token: x``) redacted; the rest
+    is kept."""
+    if "://" in text:
+        text = _URL.sub(lambda m: REDACTED if is_signed_url(m.group(0))
+                        else m.group(0), text)
+    if "=" in text or ":" in text:
+        text = _KEYED.sub(_keyed, text)
+    return text
+
+
+def scrub_inside(val):
+    """:func:`scrub`, but a string is free text (:func:`scrub_text`): only
+    what is secret inside it is redacted."""
+    if isinstance(val, str):
+        return scrub_text(val)
+    if isinstance(val, dict):
+        named = secret_item(val)
+        pair = pair_key(val) is not None
+        return {k: REDACTED if v is not None and (
+                    (named and k in ITEM_VALUES) or
+                    (is_secret_key(k) and not (pair and k in PAIR_KEYS)))
+                else scrub_inside(v) for k, v in val.items()}
+    if isinstance(val, (list, tuple)):
+        return [scrub_inside(v) for v in val]
+    return val
+
+
 def scrub(val):
     """Recursively replace secret-keyed entries and signed URLs in ``val``.
 
     A *named item* (``{"name": n, "value": v, "default": d, ...}``, the
     shape of software config inputs and deployment metadata, or ``{"key":
     n, "value": v}``, a key/value pair) has its ``value`` and ``default``
-    (or ``Value`` and ``Default``) replaced when ``n`` names a credential (``deploy_password``) or the
-    item says ``"hidden": true``.
+    (or ``Value`` and ``Default``) replaced when ``n`` names a credential
+    (``deploy_password``) or the item says ``"hidden": true``.
     """
     if isinstance(val, str):
         return REDACTED if is_signed_url(val) else val

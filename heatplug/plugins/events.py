@@ -61,7 +61,6 @@ Event details can be switched off with ``[heatplug] event_details = false``.
 import datetime
 import functools
 import logging
-import re
 import time
 
 from heatclient import exc as heat_exc
@@ -637,34 +636,8 @@ def fetch(ctx, detail=None, now=None):
 
 # -- translate ---------------------------------------------------------------
 
-_URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]*://[^\s'"<>`]+""")
-
-
-def _scrub_text(text):
-    """``text`` with every signed URL inside it redacted."""
-    if "://" not in text:       # no URL at all: most reasons
-        return text
-    return _URL.sub(lambda m: redact.REDACTED
-                    if redact.is_signed_url(m.group(0)) else m.group(0), text)
-
-
-def _scrub(val):
-    """:func:`redact.scrub` plus signed URLs inside text and the values of
-    named inputs (``{"name": "db_password", "default": ...}``) whose name
-    says secret or that are marked hidden."""
-    if isinstance(val, str):
-        return _scrub_text(val)
-    if isinstance(val, list):
-        return [_scrub(v) for v in val]
-    if isinstance(val, dict):
-        name = val.get("name")
-        secret = val.get("hidden") is True or redact.is_secret_key(name)
-        return {k: (redact.REDACTED
-                    if secret and k in ("default", "value") and v is not None
-                    else redact.REDACTED if redact.is_secret_key(k)
-                    and v is not None else _scrub(v))
-                for k, v in val.items()}
-    return val
+def _scrub_reason(text):
+    return redact.scrub_text(text) if isinstance(text, str) else text
 
 
 def redacted(key, val, hidden=False):
@@ -672,7 +645,7 @@ def redacted(key, val, hidden=False):
     if type(val) in _NUMBERS:       # nothing inside to scrub
         return redact.REDACTED if hidden or redact.is_secret_key(key) \
             else val
-    return _scrub(redact.value(key, val, hidden=hidden))
+    return redact.scrub_inside(redact.value(key, val, hidden=hidden))
 
 
 _NUMBERS = frozenset((int, float, bool))
@@ -762,7 +735,7 @@ def _event_rows(event, details):
            get("physical_resource_id"),
            detail.get("resource_type") or get("resource_type"),
            get("event_time"), status, action, state,
-           _scrub(get("resource_status_reason")))
+           _scrub_reason(get("resource_status_reason")))
     links = [(eid, link["href"], link.get("rel"))
              for link in get("links") or ()]
     props = detail.get("resource_properties") or {}

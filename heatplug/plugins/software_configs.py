@@ -16,7 +16,6 @@ through :mod:`heatplug.redact`, by input name.
 """
 
 import logging
-import re
 
 from heatclient import exc as heat_exc
 
@@ -139,39 +138,12 @@ def heatplug_fetch(ctx):
 
 # -- translate ---------------------------------------------------------------
 
-_URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]*://[^\s'"<>`]+""")
-
-
-def _scrub_text(text):
-    """``text`` with every signed URL inside it redacted."""
-    return _URL.sub(lambda m: redact.REDACTED
-                    if redact.is_signed_url(m.group(0)) else m.group(0), text)
-
-
-def _scrub(val):
-    """:func:`redact.scrub` plus signed URLs inside text and named values
-    (``{"name": "db_password", "default": ...}``) whose name says secret."""
-    if isinstance(val, str):
-        return _scrub_text(val)
-    if isinstance(val, list):
-        return [_scrub(v) for v in val]
-    if isinstance(val, dict):
-        secret = val.get("hidden") is True or \
-            redact.is_secret_key(val.get("name"))
-        return {k: (redact.REDACTED
-                    if secret and k in ("default", "value") and v is not None
-                    else redact.REDACTED if redact.is_secret_key(k)
-                    and v is not None else _scrub(v))
-                for k, v in val.items()}
-    return val
-
-
 def _io_value(io, key):
     """An input's default or value, redacted when the input is secret."""
     val = io.get(key)
     if val is None:
         return None
-    return _scrub(redact.value(io.get("name"), val,
+    return redact.scrub_inside(redact.value(io.get("name"), val,
                                hidden=io.get("hidden") is True))
 
 
@@ -188,7 +160,8 @@ def heatplug_translate(raw):
                 raise ValueError("no id")
             rows.add("software_configs", cid, config.get("name"),
                      config.get("group"), config.get("creation_time"),
-                     _scrub(config.get("config")), config.get("project"))
+                     redact.scrub_inside(config.get("config")),
+                     config.get("project"))
             for io in config.get("inputs") or ():
                 rows.add("software_configs_inputs", cid, io["name"],
                          io.get("type"), io.get("description"),
@@ -203,5 +176,5 @@ def heatplug_translate(raw):
                 raise TypeError("options is a %s" % type(options).__name__)
             for key in sorted(options, key=str):
                 rows.add("software_configs_options", cid, key,
-                         _scrub(redact.value(key, options[key])))
+                         redact.scrub_inside(redact.value(key, options[key])))
     return rows

@@ -15,7 +15,6 @@ carry whatever the server printed: every value goes through
 :mod:`heatplug.redact`, and signed URLs are redacted inside text too.
 """
 
-import re
 
 import heatplug
 from heatplug import redact
@@ -68,25 +67,9 @@ def heatplug_fetch(ctx):
     return ctx.software_deployments()
 
 
-_URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]*://[^\s'"<>`]+""")
-
-
-def _scrub(val):
-    """:func:`redact.scrub` plus signed URLs inside text (stdout, scripts)."""
-    if isinstance(val, str):
-        return _URL.sub(lambda m: redact.REDACTED
-                        if redact.is_signed_url(m.group(0)) else m.group(0),
-                        val)
-    if isinstance(val, list):
-        return [_scrub(v) for v in val]
-    if isinstance(val, dict):
-        return {k: _scrub(redact.value(k, v)) for k, v in val.items()}
-    return val
-
-
 def redacted(key, val):
     """A value as it may appear in a row."""
-    return _scrub(redact.value(key, val))
+    return redact.scrub_inside(redact.value(key, val))
 
 
 def _values(rows, table, owner, mapping):
@@ -112,7 +95,8 @@ def heatplug_translate(raw):
                 raise ValueError("no id")
             rows.add("software_deployments", did, dep.get("config_id"),
                      dep.get("server_id"), dep.get("action"),
-                     dep.get("status"), _scrub(dep.get("status_reason")),
+                     dep.get("status"),
+                     redact.scrub_inside(dep.get("status_reason")),
                      dep.get("creation_time"), dep.get("updated_time"))
             _values(rows, "software_deployments_input_values", did,
                     dep.get("input_values"))

@@ -50,6 +50,9 @@ CANARY = {
     "climb_default": "canary-climb-default-%s" % uuid.uuid4().hex[:8],
     "handed_literal": "canary-handed-literal-%s" % uuid.uuid4().hex[:8],
     "handed_group": "canary-handed-group-%s" % uuid.uuid4().hex[:8],
+    # credentials inside free text: a config's script, a deployment's stdout
+    "script_password": "canary-script-password-%s" % uuid.uuid4().hex[:8],
+    "stdout_password": "canary-stdout-password-%s" % uuid.uuid4().hex[:8],
     "configured_password": "canary-configured-password-%s"
                            % uuid.uuid4().hex[:8],
 }
@@ -162,19 +165,28 @@ def _plant_canaries(heat):
     functional.create_stack(heat, "canary-climb", CLIMB, files=CLIMB_FILES)
     config = heat.software_configs.create(
         name="canary-config", group="script",
-        config="#!/bin/sh\ncurl -X POST '%s'\n" % SIGNED_URL,
+        config="#!/bin/sh\nexport DB_PASSWORD=%s\ncurl -X POST '%s'\n" % (
+            CANARY["script_password"], SIGNED_URL),
         # Heat 27 has no "hidden" for config inputs: a secret-named one
         inputs=[{"name": "db_password", "type": "String",
                  "default": CANARY["config_hidden_input"]}],
         outputs=[{"name": "result"}],
         options={"password": CANARY["config_option"]})
     config = config.to_dict() if hasattr(config, "to_dict") else config
-    heat.software_deployments.create(
+    deployment = heat.software_deployments.create(
         config_id=config["id"], server_id=str(uuid.uuid4()),
         action="CREATE", status="IN_PROGRESS",
         input_values={"deploy_password": CANARY["deploy_password"],
                       "deploy_signal_id": SIGNED_URL,
                       "greeting": "hello"})
+    deployment = deployment.to_dict() if hasattr(deployment, "to_dict") \
+        else deployment
+    # what an agent signals back: a script that printed a password
+    heat.software_deployments.update(
+        deployment["id"], status="COMPLETE", status_reason="done",
+        output_values={"deploy_stdout": "connected with password=%s as app"
+                       % CANARY["stdout_password"],
+                       "deploy_status_code": 0})
 
 
 @pytest.fixture(scope="session")

@@ -71,6 +71,10 @@ def test_the_canaries_are_really_in_heat(heat, population):
     deployments = json.dumps([d.to_dict() for d in
                               heat.software_deployments.list()])
     assert rconf.CANARY["deploy_password"] in deployments
+    assert rconf.CANARY["stdout_password"] in deployments
+    configs = json.dumps([heat.software_configs.get(c.id).to_dict()
+                          for c in heat.software_configs.list()])
+    assert rconf.CANARY["script_password"] in configs
     assert rconf.CANARY["signature"] in deployments
     params = heat.stacks.template("pop-params")
     assert rconf.CANARY["hidden_default"] in json.dumps(params)

@@ -62,3 +62,29 @@ def test_scrub_shapes(given, expected):
     assert redact.scrub(given) == expected
     assert resources.scrub(given) == expected
     assert redact.scrub([given]) == [expected]
+
+
+def test_scrub_text_keeps_all_but_the_secrets_inside():
+    text = ("deploy ok: password=hunter2 user=admin\n"
+            'conf {"api_key": "k-123", "region": "r1"} at 12:00:01\n'
+            "signal http://h:8000/v1/signal/x?Timestamp=1&Signature=abc "
+            "docs http://example.com/a?b=1")
+    assert redact.scrub_text(text) == (
+        "deploy ok: password=%s user=admin\n"
+        'conf {"api_key": "%s", "region": "r1"} at 12:00:01\n'
+        "signal %s docs http://example.com/a?b=1" % (R, R, R))
+    assert redact.scrub_text("nothing here") == "nothing here"
+
+
+def test_scrub_inside_scrubs_text_and_shapes():
+    given = {"deploy_stdout": "export DB_PASSWORD=s3 && run",
+             "deploy_status_code": 0,
+             "items": [{"name": "db_password", "value": "s3"},
+                       {"key": "Name", "value": "web"}],
+             "auth_token": "t0k", "url": "http://h/x?sig=1"}
+    assert redact.scrub_inside(given) == {
+        "deploy_stdout": "export DB_PASSWORD=%s && run" % R,
+        "deploy_status_code": 0,
+        "items": [{"name": "db_password", "value": R},
+                  {"key": "Name", "value": "web"}],
+        "auth_token": R, "url": R}

@@ -285,7 +285,7 @@ def test_signed_urls_inside_text_are_redacted():
     text = ("curl -X POST 'http://h:8000/v1/signal/x?Timestamp=1&"
             "Signature=abc' && echo http://example.com/plain")
     # inside a status reason: just the URL
-    assert events._scrub_text(text) == (
+    assert redact.scrub_text(text) == (
         "curl -X POST '%s' && echo http://example.com/plain"
         % redact.REDACTED)
     # a property value: heatplug.redact drops the whole text
