@@ -156,7 +156,9 @@ def scrub_inside(val):
 
 
 def scrub(val):
-    """Recursively replace secret-keyed entries and signed URLs in ``val``.
+    """Recursively replace secret-keyed entries and signed URLs in ``val``:
+    a string that holds a signed URL is replaced whole, in any other the
+    values of credential-named keys are (:func:`scrub_text`).
 
     A *named item* (``{"name": n, "value": v, "default": d, ...}``, the
     shape of software config inputs and deployment metadata, or ``{"key":
@@ -165,7 +167,7 @@ def scrub(val):
     (``deploy_password``) or the item says ``"hidden": true``.
     """
     if isinstance(val, str):
-        return REDACTED if is_signed_url(val) else val
+        return REDACTED if is_signed_url(val) else scrub_text(val)
     if isinstance(val, dict):
         named = secret_item(val)
         pair = pair_key(val) is not None

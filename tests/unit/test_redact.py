@@ -88,3 +88,15 @@ def test_scrub_inside_scrubs_text_and_shapes():
         "items": [{"name": "db_password", "value": R},
                   {"key": "Name", "value": "web"}],
         "auth_token": R, "url": R}
+
+
+def test_scrub_redacts_credentials_inside_any_string():
+    # a wait condition's signal data, as a handle's metadata holds it
+    signal = {"1": {"data": "db ready, pass=hunter2", "reason": "ok",
+                    "status": "SUCCESS"}}
+    assert redact.scrub(signal) == {"1": {
+        "data": "db ready, pass=%s" % R, "reason": "ok", "status": "SUCCESS"}}
+    assert resources.scrub(signal) == redact.scrub(signal)
+    # a string holding a signed URL still goes whole
+    assert redact.scrub("see http://h/x?Signature=abc now") == R
+    assert redact.scrub("2026-11-26T10:00:00Z") == "2026-11-26T10:00:00Z"
