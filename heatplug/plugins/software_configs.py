@@ -143,8 +143,8 @@ def _io_value(io, key):
     val = io.get(key)
     if val is None:
         return None
-    return redact.scrub_inside(redact.value(io.get("name"), val,
-                               hidden=io.get("hidden") is True))
+    return redact.scrub_inside(redact.value(
+        io.get("name"), val, hidden=io.get("hidden") is True))
 
 
 @heatplug.hookimpl

@@ -12,9 +12,9 @@ Deployments change (status, outputs), so nothing is cached.
 Input values carry credentials (``deploy_password``, ``deploy_signal_id``
 signed URLs, Zaqar queue ids, anything the template passes), and outputs
 carry whatever the server printed: every value goes through
-:mod:`heatplug.redact`, and signed URLs are redacted inside text too.
+:mod:`heatplug.redact`, and signed URLs and credential-named
+``key=value`` are redacted inside text too (``redact.scrub_inside``).
 """
-
 
 import heatplug
 from heatplug import redact
