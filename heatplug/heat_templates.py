@@ -91,25 +91,28 @@ def reads_secret(expr, partial):
     (:meth:`NestedSecrets.seeds`)."""
     if not partial:
         return False
-    for res, attr in attribute_references(expr):
-        secret = partial.get(res)
-        if secret is None:
-            continue
-        if attr is None or attr in AGGREGATE_ATTRIBUTES:
-            return True
-        if attr.startswith("resource."):
-            parts = attr.split(".", 2)
-            if len(parts) < 3 or parts[2] in secret or \
-                    parts[2] in AGGREGATE_ATTRIBUTES:
-                return True
-        elif attr in secret:
-            return True
-    return False
+    return any(res in partial and carries(attr, partial[res])
+               for res, attr in attribute_references(expr))
 
 
-def split_seeds(seeds):
+def carries(attr, outputs):
+    """True when the attribute ``attr`` (None: computed) of a resource
+    owning a nested stack holds one of the nested stack's ``outputs``."""
+    if attr is None or attr in AGGREGATE_ATTRIBUTES:
+        return True
+    if attr.startswith("resource."):
+        parts = attr.split(".", 2)
+        return len(parts) < 3 or parts[2] in outputs or \
+            parts[2] in AGGREGATE_ATTRIBUTES
+    return attr in outputs
+
+
+def split_seeds(seeds, resources=()):
     """``(whole, partial)`` of a ``seeds`` argument: names whose every
-    attribute carries a secret, and ``{name: secret attribute names}``."""
+    attribute carries a secret, and ``{name: secret attribute names}``.
+    None stands for every one of ``resources``."""
+    if seeds is None:
+        return set(resources), {}
     if isinstance(seeds, dict):
         return ({n for n, v in seeds.items() if v is None},
                 {n: v for n, v in seeds.items() if v is not None})
@@ -170,12 +173,13 @@ def tainted_resources(template, secret, strict=False, seeds=()):
     :param seeds: resources whose attributes carry a secret whatever their
         definition says: names (every attribute), or ``{name: None (every
         attribute) or the names of the attributes that do}``
-        (:meth:`NestedSecrets.seeds`).  A resource reading such an
-        attribute is tainted; a partial seed itself is not.
+        (:meth:`NestedSecrets.seeds`); None: every resource, whole.  A
+        resource reading such an attribute is tainted; a partial seed
+        itself is not.
     """
-    if not secret and not seeds and not strict:
+    if not secret and seeds is not None and not seeds and not strict:
         return set(), set()         # nothing to depend on (the usual case)
-    whole, partial = split_seeds(seeds)
+    partial = split_seeds(seeds)[1]
     refs, meta_refs, reads = {}, {}, set()
     for name, definition in section(template, "resources", "Resources",
                                     strict=strict).items():
@@ -188,6 +192,7 @@ def tainted_resources(template, secret, strict=False, seeds=()):
         if reads_secret(definition, partial):
             reads.add(name)
         refs[name] = references(definition)
+    whole = split_seeds(seeds, refs)[0]
     attrs = (whole & set(refs)) | reads
     changed = bool(secret or attrs)
     while changed:
@@ -281,14 +286,10 @@ class NestedSecrets:
             self._outputs[sid] = None       # a cycle reads as unknown
             template, result = self._template(sid), None
             if template is not None:
-                seeds = self.seeds(sid)
                 try:
-                    if seeds is None:       # an owner that cannot be named
-                        seeds = set(section(template, "resources",
-                                            "Resources", strict=True))
                     result = tainted_outputs(
                         template, secret_parameters(template, strict=True),
-                        strict=True, seeds=seeds)
+                        strict=True, seeds=self.seeds(sid))
                 except (ValueError, TypeError, AttributeError):
                     result = None
             self._outputs[sid] = result

@@ -138,21 +138,32 @@ def scrub_text(text):
     return text
 
 
-def scrub_inside(val):
-    """:func:`scrub`, but a string is free text (:func:`scrub_text`): only
-    what is secret inside it is redacted."""
+def scrub_with(val, string):
+    """``val`` with secret-keyed entries and the values of secret named
+    items and pairs replaced, recursively; each string is handed to
+    ``string`` (which says what is secret inside it)."""
     if isinstance(val, str):
-        return scrub_text(val)
+        return string(val)
     if isinstance(val, dict):
         named = secret_item(val)
         pair = pair_key(val) is not None
         return {k: REDACTED if v is not None and (
                     (named and k in ITEM_VALUES) or
                     (is_secret_key(k) and not (pair and k in PAIR_KEYS)))
-                else scrub_inside(v) for k, v in val.items()}
+                else scrub_with(v, string) for k, v in val.items()}
     if isinstance(val, (list, tuple)):
-        return [scrub_inside(v) for v in val]
+        return [scrub_with(v, string) for v in val]
     return val
+
+
+def scrub_inside(val):
+    """:func:`scrub`, but a string is free text (:func:`scrub_text`): only
+    what is secret inside it is redacted."""
+    return scrub_with(val, scrub_text)
+
+
+def _scrub_string(text):
+    return REDACTED if is_signed_url(text) else scrub_text(text)
 
 
 def scrub(val):
@@ -166,15 +177,4 @@ def scrub(val):
     (or ``Value`` and ``Default``) replaced when ``n`` names a credential
     (``deploy_password``) or the item says ``"hidden": true``.
     """
-    if isinstance(val, str):
-        return REDACTED if is_signed_url(val) else scrub_text(val)
-    if isinstance(val, dict):
-        named = secret_item(val)
-        pair = pair_key(val) is not None
-        return {k: REDACTED if named and k in ITEM_VALUES
-                and v is not None else
-                scrub(v) if pair and k in PAIR_KEYS else value(k, v)
-                for k, v in val.items()}
-    if isinstance(val, (list, tuple)):
-        return [scrub(v) for v in val]
-    return val
+    return scrub_with(val, _scrub_string)

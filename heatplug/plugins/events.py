@@ -636,10 +636,6 @@ def fetch(ctx, detail=None, now=None):
 
 # -- translate ---------------------------------------------------------------
 
-def _scrub_reason(text):
-    return redact.scrub_text(text) if isinstance(text, str) else text
-
-
 def redacted(key, val, hidden=False):
     """A property value as it may appear in a row."""
     if type(val) in _NUMBERS:       # nothing inside to scrub
@@ -670,8 +666,7 @@ def secret_properties(template, seeds=(), hidden_below=None):
     secret = heat_templates.secret_parameters(template, strict=True)
     resources = heat_templates.section(template, "resources", "Resources",
                                        strict=True)
-    whole, partial = heat_templates.split_seeds(
-        set(resources) if seeds is None else seeds)
+    whole, partial = heat_templates.split_seeds(seeds, resources)
     whole |= heat_templates.generated_secrets(template)
     tainted, _ = heat_templates.tainted_resources(
         template, secret, strict=True,
@@ -735,7 +730,7 @@ def _event_rows(event, details):
            get("physical_resource_id"),
            detail.get("resource_type") or get("resource_type"),
            get("event_time"), status, action, state,
-           _scrub_reason(get("resource_status_reason")))
+           redact.scrub_inside(get("resource_status_reason")))
     links = [(eid, link["href"], link.get("rel"))
              for link in get("links") or ()]
     props = detail.get("resource_properties") or {}

@@ -444,29 +444,16 @@ def scrub(val):
     - a string holding a JSON object or list (a wait condition handle's
       ``signal`` attribute) is scrubbed inside.
     """
-    if isinstance(val, str):
-        decoded = _json_container(val)
-        if decoded is not None:
-            cleaned = scrub(decoded)
-            return val if cleaned == decoded else json.dumps(cleaned,
-                                                             sort_keys=True)
-        return redact.scrub(val)
-    if isinstance(val, dict):
-        hidden = redact.secret_item(val)
-        pair = redact.pair_key(val) is not None
-        out = {}
-        for k, v in val.items():
-            if v is not None and (
-                    (redact.is_secret_key(k) and
-                     not (pair and k in redact.PAIR_KEYS))
-                    or (hidden and k in redact.ITEM_VALUES)):
-                out[k] = redact.REDACTED
-            else:
-                out[k] = scrub(v)
-        return out
-    if isinstance(val, (list, tuple)):
-        return [scrub(v) for v in val]
-    return val
+    return redact.scrub_with(val, _scrub_string)
+
+
+def _scrub_string(text):
+    decoded = _json_container(text)
+    if decoded is not None:
+        cleaned = scrub(decoded)
+        return text if cleaned == decoded else json.dumps(cleaned,
+                                                          sort_keys=True)
+    return redact.scrub(text)
 
 
 def _attribute(rtype, key, val):
@@ -491,7 +478,8 @@ def _mapping(value, what):
 def tainted(template, seeds=()):
     """``(attributes, metadata)``: names of the resources of ``template``
     whose definition depends on a hidden or secret-named parameter or on a
-    resource in ``seeds`` (that owns a nested stack handing up a secret),
+    resource in ``seeds`` (that owns a nested stack handing up a secret;
+    None: every resource),
     directly or through other resources (transitively), and of those whose
     metadata section does."""
     return heat_templates.tainted_resources(
@@ -536,10 +524,7 @@ class _Secrets:
             template = self.templates.get(sid)
             result = None
             if isinstance(template, dict):
-                seeds = self.nested.seeds(sid)
-                result = tainted(template, set(heat_templates.section(
-                    template, "resources", "Resources"))
-                    if seeds is None else seeds)
+                result = tainted(template, self.nested.seeds(sid))
             self._tainted[sid] = result
         return self._tainted[sid]
 
@@ -573,13 +558,6 @@ class _Secrets:
 
     def metadata(self, sid, name):
         return self.whole_stack(sid) or name in self._of(sid)[1]
-
-
-def _carries(key, outputs):
-    """True when the attribute ``key`` of a resource owning a nested stack
-    holds one of its ``outputs`` (or all of them)."""
-    return heat_templates.reads_secret(
-        {"get_attr": ["owner", key]}, {"owner": outputs})
 
 
 def _stack_and_nested(resource):
@@ -625,7 +603,7 @@ def _resource_rows(res, secrets):
         hide = secrets.attributes(sid, name) or secrets.climbing(sid, name)
         attrs = [(sid, name, key,
                   redact.value(key, attributes[key], hidden=True)
-                  if hide is True or hide and _carries(key, hide)
+                  if hide is True or hide and heat_templates.carries(key, hide)
                   else _attribute(rtype, key, attributes[key]))
                  for key in sorted(attributes, key=str)]
     metadata = _mapping(get("metadata"), "metadata")
