@@ -202,10 +202,16 @@ class PollContext:
         return once.value
 
     def stacks(self):
-        """Every stack, nested ones included, as dicts: one
-        ``GET /stacks?show_nested=True`` per poll."""
+        """Every stack, nested and hidden ones included, as dicts: one
+        ``GET /stacks?show_nested=True&show_hidden=True`` per poll.
+
+        Hidden stacks carry a tag of Heat's ``hidden_stack_tags`` option
+        (Sahara's clusters, for one); Heat leaves them out of a list that
+        does not ask for them, but they are stacks like any other.
+        """
         return self.shared("stacks", lambda: [
-            to_dict(s) for s in self.heat.stacks.list(show_nested=True)])
+            to_dict(s) for s in self.heat.stacks.list(show_nested=True,
+                                                      show_hidden=True)])
 
     def root_stacks(self):
         """The stacks that have no parent."""

@@ -29,6 +29,8 @@ HOST = '127.0.0.1'
 # The server adds this header to every response, so 'wait' can tell our
 # process from anything else that happens to answer on the port.
 PID_HEADER = 'X-Local-Heat-Pid'
+# Heat's hidden_stack_tags in every local Heat (see heat_conf).
+HIDDEN_TAG = 'heatplug-hidden'
 FAKE_KEYSTONE = ('heat.engine.clients.os.keystone.fake_keystoneclient.'
                  'FakeKeystoneClient')
 
@@ -64,6 +66,10 @@ enable_stack_abandon = true
 enable_stack_adopt = true
 # Tests create many stacks in one server; the default quota is 512.
 max_stacks_per_tenant = 10000
+# Stacks with this tag are left out of Heat's stack list unless it is asked
+# with show_hidden (Sahara's clusters are hidden this way); the tests check
+# that heatplug still sees them.
+hidden_stack_tags = {HIDDEN_TAG}
 debug = false
 
 [database]
@@ -155,6 +161,7 @@ stack_domain_admin_password = {domain_admin['password']}
 enable_stack_abandon = true
 enable_stack_adopt = true
 max_stacks_per_tenant = 10000
+hidden_stack_tags = {HIDDEN_TAG}
 debug = false
 
 [database]

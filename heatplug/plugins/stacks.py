@@ -1,13 +1,15 @@
 """The ``stacks`` family: every stack (nested ones included), its links and tags.
 
-One ``GET /stacks?show_nested=True`` per poll, shared through the core with
-every other family that needs the stack list.
+One ``GET /stacks?show_nested=True&show_hidden=True`` per poll, shared
+through the core with every other family that needs the stack list.  Stacks
+hidden by Heat's ``hidden_stack_tags`` option are listed too.
 """
 
 import heatplug
 from heatplug import translation
 
-SOURCE = "GET /v1/{project}/stacks?show_nested=True (stacks.list)"
+SOURCE = ("GET /v1/{project}/stacks?show_nested=True&show_hidden=True "
+          "(stacks.list)")
 
 STATUS_COLUMNS = (
     ("stack_status", "Heat's combined status, e.g. CREATE_COMPLETE"),

@@ -178,7 +178,8 @@ class HeatState:
 
     def read(self, families=FAMILIES):
         c = self.client
-        self.stacks = c.list_stacks(show_nested=True)["stacks"]
+        self.stacks = c.list_stacks(show_nested=True,
+                                     show_hidden=True)["stacks"]
         idents = ["%s/%s" % (s["stack_name"], s["id"]) for s in self.stacks]
         per_stack = set(families) & {"stack_details", "templates",
                                      "snapshots", "resources", "events"}

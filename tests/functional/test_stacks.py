@@ -4,6 +4,9 @@ import json
 
 from tests.functional import conftest
 
+# Heat's hidden_stack_tags in the local Heat (tools/heat_config.py HIDDEN_TAG)
+HIDDEN_TAG = "heatplug-hidden"
+
 
 def test_stacks_table_matches_heat(local_heat, heat, population):
     data = conftest.poll_json(local_heat, "--enable", "stacks")
@@ -20,6 +23,35 @@ def test_stacks_table_matches_heat(local_heat, heat, population):
     assert {"pop-simple", "pop-nested", "pop-software",
             "pop-fails"} <= names
     assert len([r for r in got if r[3]]) >= 2       # nested stacks present
+
+
+def test_hidden_stacks_are_listed(local_heat, heat, population):
+    """A stack tagged with one of Heat's ``hidden_stack_tags`` (the local
+    Heat hides ``heatplug-hidden``) is left out of a plain stack list but
+    is a stack all the same: heatplug lists it, its nested stack and its
+    tags."""
+    template = {"heat_template_version": "2018-08-31", "resources": {
+        "group": {"type": "OS::Heat::ResourceGroup", "properties": {
+            "count": 1, "resource_def": {"type": "OS::Heat::None"}}}}}
+    stack = conftest.create_stack(heat, "hidden-one", template,
+                                  tags=[HIDDEN_TAG, "mine"])
+    try:
+        assert stack["stack_status"] == "CREATE_COMPLETE"
+        plain = {s.id for s in heat.stacks.list(show_nested=True)}
+        assert stack["id"] not in plain         # Heat does hide it
+        data = conftest.poll_json(local_heat, "--enable", "stacks")
+        assert data["errors"] == {}
+        i = {c: conftest.column(data, "stacks", c)
+             for c in ("id", "stack_name", "parent")}
+        rows = conftest.table_rows(data, "stacks")
+        assert [r[i["stack_name"]] for r in rows
+                if r[i["id"]] == stack["id"]] == ["hidden-one"]
+        assert len([r for r in rows if r[i["parent"]] == stack["id"]]) == 1
+        assert sorted(r[1] for r in conftest.table_rows(data, "stacks_tags")
+                      if r[0] == stack["id"]) == [HIDDEN_TAG,
+                                                  "mine"]
+    finally:
+        conftest.delete_stack(heat, "hidden-one/%s" % stack["id"])
 
 
 def test_status_is_split_for_policies(local_heat, population):

@@ -44,7 +44,7 @@ class FakeHeat:
         self.calls = 0
         self.stacks = types.SimpleNamespace(list=self._list)
 
-    def _list(self, show_nested=False):
+    def _list(self, show_nested=False, show_hidden=False):
         self.calls += 1
         if isinstance(self.stack_list, Exception):
             raise self.stack_list
