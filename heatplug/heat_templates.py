@@ -218,6 +218,31 @@ def resource_type(definition):
     return definition.get("type", definition.get("Type"))
 
 
+#: Resource types that make a stack of their own, a root stack rather than a
+#: nested one (Heat's RemoteStack, possibly in another region or cloud): its
+#: id is the resource's physical id, its name Heat's physical name of the
+#: resource (``<stack>-<resource>-<12 characters>``), and its outputs are
+#: the resource's ``outputs`` attribute.  A stack not listed counts as
+#: unknown: every attribute of the resource carries a secret.
+REMOTE_STACK_TYPES = frozenset(("OS::Heat::Stack",))
+
+
+#: Properties that hold a whole template, as text or a map, by resource
+#: type.  Like any template, it may carry literal secrets (a hidden
+#: parameter's default, a password in a resource's properties), and
+#: heatplug publishes no template's values (the ``templates`` family
+#: publishes declarations only): such a property is redacted whole.
+TEMPLATE_PROPERTIES = {"OS::Heat::Stack": frozenset(("template",))}
+
+
+def remote_stacks(template):
+    """Names of the template's resources of a :data:`REMOTE_STACK_TYPES`
+    type (a type the stack's environment maps to one is not followed)."""
+    return {name for name, definition in section(
+        template, "resources", "Resources").items()
+        if resource_type(definition) in REMOTE_STACK_TYPES}
+
+
 def generated_secrets(template, strict=False):
     """Names of the template's resources of a
     :data:`GENERATED_SECRET_TYPES` type."""

@@ -660,8 +660,10 @@ def secret_properties(template, seeds=(), hidden_below=None):
     one of its hidden parameters (``hidden_below``, that class's
     :meth:`~heatplug.heat_templates.NestedSecrets.hidden_below`: named as
     the parameter, or holding a map with that key, as ``OS::Heat::Stack``'s
-    ``parameters`` and a group's ``resource_def`` do).  ``{"*"}`` stands
-    for every property.  Heat records resolved property values in events,
+    ``parameters`` and a group's ``resource_def`` do); and the properties
+    that hold a whole template (``heat_templates.TEMPLATE_PROPERTIES``:
+    ``OS::Heat::Stack``'s ``template``).  ``{"*"}`` stands for every
+    property.  Heat records resolved property values in events,
     hidden parameters in plain text included."""
     secret = heat_templates.secret_parameters(template, strict=True)
     resources = heat_templates.section(template, "resources", "Resources",
@@ -679,12 +681,15 @@ def secret_properties(template, seeds=(), hidden_below=None):
         props = definition.get("properties", definition.get("Properties"))
         below = hidden_below.get(name, set()) if None not in hidden_below \
             else _union(hidden_below.get(name, set()), hidden_below[None])
+        keys = set(heat_templates.TEMPLATE_PROPERTIES.get(
+            heat_templates.resource_type(definition), ()))
         if name not in tainted and not (below is None or below):
+            if keys:
+                result[name] = keys
             continue
         if below is None or not isinstance(props or {}, dict):
             result[name] = {"*"}
             continue
-        keys = set()
         for key, expr in (props or {}).items():
             p, r = heat_templates.references(expr)
             if p & secret or r & tainted or key in below or \

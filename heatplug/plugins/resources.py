@@ -486,14 +486,6 @@ def tainted(template, seeds=()):
         template, heat_templates.secret_parameters(template), seeds=seeds)
 
 
-#: Resource types that make a stack of their own, a root stack rather than a
-#: nested one (Heat's RemoteStack, possibly in another region): its id is
-#: the resource's physical id, and its outputs are the resource's
-#: ``outputs`` attribute.  A stack not listed (another region or cloud)
-#: counts as unknown: the resource's attributes are redacted.
-REMOTE_STACK_TYPES = frozenset(("OS::Heat::Stack",))
-
-
 class _Secrets:
     """Which resources' attributes and metadata must be redacted whole."""
 
@@ -505,7 +497,8 @@ class _Secrets:
                 nested = context.link(res, "nested")
                 if nested:
                     nested = stack_of(nested)[1]
-                elif res.get("resource_type") in REMOTE_STACK_TYPES:
+                elif res.get("resource_type") in \
+                        heat_templates.REMOTE_STACK_TYPES:
                     nested = res.get("physical_resource_id")
                 if nested:
                     self.owner[nested] = (

@@ -38,6 +38,12 @@ Secrets:
   naming; unknown counts as tainted) depends on a secret of its parent, and
   every stack below it, has *every* parameter and output redacted
   (``inherits_secret`` in the fetched record).
+- ``OS::Heat::Stack`` makes a root stack, which the stack list does not
+  link to its owner: :func:`remote_owners` links it by Heat's naming, so
+  secrets flow into it and out of it as for a nested stack; one that is
+  not listed (another region or cloud) is unknown, and every output that
+  reads its resource's attributes is redacted.  The template of a stack a
+  secret flows into is read when a root stack is named like one it made.
 
 Cache (``ctx.cache``, kept between polls): the detail of a stack is reused
 while its signature (stack_status, stack_status_reason, updated_time) in the
@@ -164,19 +170,30 @@ def heatplug_fetch(ctx):
     # The templates that tell which outputs carry a secret, and what flows
     # from a parent with secrets into its nested stacks (cached per stack
     # signature by ctx.templates).
-    templates = ctx.templates([
-        by_id[sid] for sid, record in fresh.items() if sid in by_id and (
-            record.get("outputs") or
-            _secret_params(record.get("parameters")))])
-    owners = {sid: (s["parent"],
-                    context.owning_resource(s, by_id[s["parent"]]))
-              for sid, s in by_id.items() if s.get("parent") in by_id}
+    wanted = [by_id[sid] for sid, record in fresh.items() if sid in by_id
+              and (record.get("outputs") or
+                   _secret_params(record.get("parameters")))]
+    templates, asked = {}, set()
+    nested_owners = {
+        sid: (s["parent"], context.owning_resource(s, by_id[s["parent"]]))
+        for sid, s in by_id.items() if s.get("parent") in by_id}
+    may_own = _owner_names(by_id)
+    while True:
+        asked.update(s["id"] for s in wanted)
+        templates.update(ctx.templates(wanted) if wanted else {})
+        owners = dict(nested_owners, **remote_owners(by_id, templates))
+        inherits = _inherited_secrets(stacks, fresh, templates, owners)
+        # A stack a secret flows into hands it on to the stacks its
+        # OS::Heat::Stack resources made, which only its template tells.
+        wanted = [by_id[sid] for sid in inherits if sid not in asked and
+                  by_id[sid].get("stack_name") in may_own]
+        if not wanted:
+            break
     # A stack without outputs hands nothing up; one whose template could
     # not be read, anything.
     nested = heat_templates.NestedSecrets(
         {sid: templates.get(sid) if record.get("outputs") else {}
          for sid, record in fresh.items()}, owners)
-    inherits = _inherited_secrets(stacks, fresh, templates, owners)
     for sid, record in fresh.items():
         for key, value in (
                 ("inherits_secret", sid in inherits or None),
@@ -198,6 +215,62 @@ def _seeds(seeds):
         return "*"
     return {name: None if outputs is None else sorted(outputs)
             for name, outputs in seeds.items()} or None
+
+
+def remote_owners(by_id, templates):
+    """``{stack id: (owner's stack id, resource name)}`` for the root stacks
+    that a resource of :data:`heatplug.heat_templates.REMOTE_STACK_TYPES`
+    (OS::Heat::Stack) made, in a stack of ``templates``: told by Heat's
+    naming (``<owner's name>-<resource>-<suffix>``,
+    :func:`heatplug.context.owning_resource`), as the stack list does not
+    link them.  Such a resource with no listed stack of that name (another
+    region or cloud; not made yet) owns an unknown stack: it maps an id no
+    stack has, ``"<stack id>/<resource>"``, so that every one of its
+    attributes counts as secret.
+
+    :param by_id: the stack list, ``{id: stack}``.
+    """
+    named = _named_roots(by_id)
+    result = {}
+    for pid, template in templates.items():
+        if pid not in by_id or not isinstance(template, dict):
+            continue
+        try:
+            remote = heat_templates.remote_stacks(template)
+        except (AttributeError, TypeError):
+            continue
+        for name in remote:
+            made = [sid for sid in named.get(
+                "%s-%s" % (by_id[pid].get("stack_name"), name), ())
+                if sid != pid]
+            for sid in made:
+                result[sid] = (pid, name)
+            if not made:
+                result["%s/%s" % (pid, name)] = (pid, name)
+    return result
+
+
+def _named_roots(by_id):
+    """``{name less its last "-<suffix>": [ids]}`` of the listed root
+    stacks: the names under which a resource's physical name finds them."""
+    named = {}
+    for sid, stack in by_id.items():
+        name = stack.get("stack_name")
+        if not stack.get("parent") and isinstance(name, str) and \
+                "-" in name:
+            named.setdefault(name.rsplit("-", 1)[0], []).append(sid)
+    return named
+
+
+def _owner_names(by_id):
+    """The names a stack must have for a listed root stack to be named as
+    one of its resources would name the stack it makes
+    (``<name>-<resource>-<suffix>``)."""
+    result = set()
+    for key in _named_roots(by_id):
+        result.update(key[:i] for i, char in enumerate(key)
+                      if char == "-" and 0 < i < len(key) - 1)
+    return result
 
 
 def _inherited_secrets(stacks, fresh, templates, owners):
@@ -240,7 +313,8 @@ def _inherited_secrets(stacks, fresh, templates, owners):
     def inherits(sid, seen=()):
         if sid in memo:
             return memo[sid]
-        pid = by_id.get(sid, {}).get("parent")
+        pid = by_id.get(sid, {}).get("parent") or \
+            owners.get(sid, (None, None))[0]
         if not pid:
             memo[sid] = False
             return False

@@ -50,6 +50,10 @@ CANARY = {
     "climb_default": "canary-climb-default-%s" % uuid.uuid4().hex[:8],
     "handed_literal": "canary-handed-literal-%s" % uuid.uuid4().hex[:8],
     "handed_group": "canary-handed-group-%s" % uuid.uuid4().hex[:8],
+    # OS::Heat::Stack (REMOTE below): a hidden parameter handed into the
+    # root stack it makes, and that stack's hidden default climbing out
+    "remote_handed": "canary-remote-handed-%s" % uuid.uuid4().hex[:8],
+    "remote_default": "canary-remote-default-%s" % uuid.uuid4().hex[:8],
     # credentials inside free text: a config's script, a deployment's stdout
     "script_password": "canary-script-password-%s" % uuid.uuid4().hex[:8],
     "stdout_password": "canary-stdout-password-%s" % uuid.uuid4().hex[:8],
@@ -149,6 +153,38 @@ CLIMB = {
 CLIMB_FILES = {"canary_climb_child.yaml": CLIMB_CHILD,
                "canary_climb.yaml": CLIMB_MIDDLE}
 
+#: Secrets crossing OS::Heat::Stack, which makes a *root* stack of its own
+#: (the stack list does not link it to its owner): a hidden parameter
+#: handed to its stack's non-hidden ``label`` (shown there as a parameter
+#: and the output ``echo``), and its stack's hidden default shown by the
+#: output ``own`` and read by the owner's output ``climb``; the embedded
+#: template holds that default too.  test_secrets_crossing_os_heat_stack.
+REMOTE_CHILD = """
+heat_template_version: 2018-08-31
+parameters:
+  label: {type: string, default: nothing}
+  word: {type: string, hidden: true, default: %s}
+outputs:
+  echo: {value: {get_param: label}}
+  own: {value: {get_param: word}}
+  plain: {value: plain-remote}
+""" % CANARY["remote_default"]
+REMOTE = {
+    "heat_template_version": "2018-08-31",
+    "description": "canary - secrets crossing OS::Heat::Stack",
+    "parameters": {"secret": {"type": "string", "hidden": True}},
+    "resources": {
+        "far": {"type": "OS::Heat::Stack", "properties": {
+            "template": REMOTE_CHILD,
+            "parameters": {"label": {"get_param": "secret"}}}},
+        "far2": {"type": "OS::Heat::Stack",
+                 "properties": {"template": REMOTE_CHILD}}},
+    "outputs": {
+        "far_leak": {"value": {"get_attr": ["far", "outputs", "echo"]}},
+        "climb": {"value": {"get_attr": ["far2", "outputs", "own"]}},
+        "far2_name": {"value": {"get_attr": ["far2", "stack_name"]}}},
+}
+
 
 @pytest.fixture(scope="session")
 def heat_url(local_heat):
@@ -163,6 +199,8 @@ def _plant_canaries(heat):
                             parameters={"secret": CANARY["nested_hidden"]},
                             files={"canary_child.yaml": NESTED_CHILD})
     functional.create_stack(heat, "canary-climb", CLIMB, files=CLIMB_FILES)
+    functional.create_stack(heat, "canary-remote", REMOTE,
+                            parameters={"secret": CANARY["remote_handed"]})
     config = heat.software_configs.create(
         name="canary-config", group="script",
         config="#!/bin/sh\nexport DB_PASSWORD=%s\ncurl -X POST '%s'\n" % (

@@ -133,9 +133,49 @@ def test_secrets_climbing_out_of_nested_stacks(local_heat, heat, population,
            if r[0] == ids["canary-climb"]}
     assert top == {"top_leak": redact.REDACTED, "members": redact.REDACTED,
                    "top_fine": "plain-output"}
+    climb = {i for n, i in ids.items() if n.startswith("canary-climb-")}
     child_plain = {r[2] for r in result.tables["stack_outputs"].rows
-                   if r[1] == "plain"}
+                   if r[1] == "plain" and r[0] in climb}
     assert child_plain == {"plain-label"}
+
+
+def test_secrets_crossing_os_heat_stack(local_heat, heat, population,
+                                        tmp_path):
+    """OS::Heat::Stack makes a root stack: a secret handed into it shows in
+    its parameters and outputs, its own hidden default climbs into its
+    owner's output and sits in the owner's event properties (the embedded
+    template).  Heat shows each; heatplug none, and still shows what
+    carries no secret."""
+    stacks = {s.stack_name: s for s in heat.stacks.list(show_nested=True)}
+    made = {n[len("canary-remote-"):].rsplit("-", 1)[0]: s
+            for n, s in stacks.items() if n.startswith("canary-remote-")}
+    assert set(made) == {"far", "far2"}
+    assert not made["far"].parent       # a root stack: nothing links it
+    far = heat.stacks.get(made["far"].id).to_dict()
+    handed = rconf.CANARY["remote_handed"]
+    default = rconf.CANARY["remote_default"]
+    assert handed in json.dumps(far["parameters"])
+    assert handed in json.dumps(far["outputs"])
+    owner = heat.stacks.get(stacks["canary-remote"].id).to_dict()
+    assert default in json.dumps(owner["outputs"])
+    ident = "canary-remote/%s" % stacks["canary-remote"].id
+    shown = [heat.events.get(ident, e.resource_name, e.id).to_dict()
+             for e in heat.events.list(ident) if e.resource_name == "far2"]
+    assert any(default in json.dumps(e.get("resource_properties"))
+               for e in shown)
+
+    result = rconf.make_poller(tmp_path, local_heat.endpoint).poll()
+    assert result.ok, result.errors
+    assert not leaks(rconf.as_json(result))
+    outputs = {r[1]: r[2] for r in result.tables["stack_outputs"].rows
+               if r[0] == stacks["canary-remote"].id}
+    assert outputs == {"far_leak": redact.REDACTED,
+                       "climb": redact.REDACTED,
+                       "far2_name": made["far2"].stack_name}
+    far2 = {r[1]: r[2] for r in result.tables["stack_outputs"].rows
+            if r[0] == made["far2"].id}
+    assert far2 == {"echo": "nothing", "plain": "plain-remote",
+                    "own": redact.REDACTED}
 
 
 def test_no_canary_in_tables_json_or_debug_logs(local_heat, population,

@@ -276,6 +276,26 @@ def test_secret_properties_cfn():
         "A": {"value"}, "B": {"value"}}
 
 
+def test_an_embedded_template_is_never_shown():
+    """OS::Heat::Stack's ``template`` property is a whole template (text
+    or a map), hidden defaults and literals included: redacted even when
+    nothing else in the stack is secret."""
+    child = "parameters:\n  word: {type: string, hidden: true, default: x}\n"
+    template = {
+        "heat_template_version": "2018-08-31",
+        "parameters": {"code": {"type": "string", "hidden": True}},
+        "resources": {
+            "far": {"type": "OS::Heat::Stack", "properties": {
+                "template": child, "timeout": 5}},
+            "near": {"type": "OS::Heat::Stack", "properties": {
+                "template": child,
+                "parameters": {"label": {"get_param": "code"}}}},
+            "plain": {"type": "OS::Heat::Value",
+                      "properties": {"value": "template"}}}}
+    assert events.secret_properties(template) == {
+        "far": {"template"}, "near": {"template", "parameters"}}
+
+
 def test_secret_properties_rejects_a_malformed_template():
     with pytest.raises(ValueError):
         events.secret_properties({"resources": ["not", "a", "map"]})
@@ -386,11 +406,11 @@ def test_secret_properties_of_owners_of_nested_stacks():
     assert events.secret_properties(
         template, {"thing": {"secret"}}, below) == {
         # a value handed to a hidden parameter below
-        "thing": {"word"}, "inline": {"parameters"},
+        "thing": {"word"}, "inline": {"parameters", "template"},
         "group": {"resource_def"},
         # what reads a nested stack's secret output, and what reads that
         "user": {"value"}, "later": {"value"},
         # a nested stack whose template is unknown: everything
         "unknown": {"*"}}
-    # without the nested stacks' view, none of it
-    assert events.secret_properties(template) == {}
+    # without the nested stacks' view, none of it (but an embedded template)
+    assert events.secret_properties(template) == {"inline": {"template"}}

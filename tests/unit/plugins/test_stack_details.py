@@ -299,3 +299,158 @@ def test_references_of_template_functions():
         "template": "$a-$b", "params": {
             "$a": {"get_attr": ["r1", "value"]},
             "$b": {"get_resource": "r2"}}}}) == (set(), {"r1", "r2"})
+
+
+# -- OS::Heat::Stack: a root stack that a resource of another stack made -----
+
+REMOTE_CHILD = """
+heat_template_version: 2018-08-31
+parameters:
+  label: {type: string, default: nothing}
+  word: {type: string, hidden: true, default: remote-default}
+outputs:
+  echo: {value: {get_param: label}}
+  own: {value: {get_param: word}}
+  plain: {value: plain-remote}
+"""
+REMOTE_PARENT = {
+    "heat_template_version": "2018-08-31",
+    "parameters": {"secret": {"type": "string", "hidden": True}},
+    "resources": {
+        "far": {"type": "OS::Heat::Stack", "properties": {
+            "template": REMOTE_CHILD,
+            "parameters": {"label": {"get_param": "secret"}}}},
+        "far2": {"type": "OS::Heat::Stack",
+                 "properties": {"template": REMOTE_CHILD}},
+        "gone": {"type": "OS::Heat::Stack", "properties": {
+            "template": REMOTE_CHILD, "context": {"region_name": "b"}}}},
+    "outputs": {
+        "far_leak": {"value": {"get_attr": ["far", "outputs", "echo"]}},
+        "climb": {"value": {"get_attr": ["far2", "outputs", "own"]}},
+        "far2_name": {"value": {"get_attr": ["far2", "stack_name"]}},
+        "elsewhere": {"value": {"get_attr": ["gone", "outputs", "plain"]}}},
+}
+
+
+def _remote_heat():
+    """What Heat answered for REMOTE_PARENT created with ``secret`` =
+    ``handed-secret`` (a real Heat 27's answers, trimmed): the parent, the
+    stacks its ``far`` and ``far2`` made (root stacks: the stack list links
+    them to nothing) and an unrelated root stack named like one of them."""
+    import yaml
+
+    def outputs(**values):
+        return [{"output_key": k, "output_value": v, "description":
+                 "No description given"} for k, v in sorted(values.items())]
+
+    def params(sid, name, **values):
+        return dict({"OS::stack_id": sid, "OS::stack_name": name,
+                     "OS::project_id": "admin"}, **values)
+
+    child = yaml.safe_load(REMOTE_CHILD)
+    details = {
+        "p": {"parameters": params("p", "remote-parent", secret="******"),
+              "outputs": outputs(far_leak="handed-secret",
+                                 climb="remote-default",
+                                 elsewhere="plain-remote",
+                                 far2_name="remote-parent-far2-lfb2nyqq2vah"),
+              "template": REMOTE_PARENT},
+        "s1": {"parameters": params("s1", "remote-parent-far-ip5srz3nkmoq",
+                                    label="handed-secret", word="******"),
+               "outputs": outputs(echo="handed-secret",
+                                  own="remote-default", plain="plain-remote"),
+               "template": child},
+        "s2": {"parameters": params("s2", "remote-parent-far2-lfb2nyqq2vah",
+                                    label="nothing", word="******"),
+               "outputs": outputs(echo="nothing", own="remote-default",
+                                  plain="plain-remote"),
+               "template": child},
+        "s3": {"parameters": params("s3", "remote-parent-other-abcdefghijkl",
+                                    label="own-label", word="******"),
+               "outputs": outputs(echo="own-label", own="remote-default",
+                                  plain="plain-remote"),
+               "template": child},
+    }
+    listed = []
+    for sid, detail in details.items():
+        detail.update(id=sid, description="", template_description="",
+                      timeout_mins=None, disable_rollback=True,
+                      capabilities=[], notification_topics=[])
+        listed.append({"id": sid, "parent": None,
+                       "stack_name": detail["parameters"]["OS::stack_name"],
+                       "stack_status": "CREATE_COMPLETE",
+                       "stack_status_reason": "done", "updated_time": None})
+    return listed, FakeStacks(list(details.values()))
+
+
+def test_root_stacks_an_os_heat_stack_made_are_linked_by_name():
+    listed, _ = _remote_heat()
+    by_id = {s["id"]: s for s in listed}
+    assert stack_details.remote_owners(by_id, {"p": REMOTE_PARENT}) == {
+        "s1": ("p", "far"), "s2": ("p", "far2"),
+        # not listed (another region): an id no stack has, unknown
+        "p/gone": ("p", "gone")}
+    assert stack_details.remote_owners(by_id, {"p": {"resources": {}}}) == {}
+
+
+def test_secrets_flow_into_and_out_of_os_heat_stack_stacks():
+    listed, heat = _remote_heat()
+    rows = stack_details.heatplug_translate(
+        stack_details.heatplug_fetch(FakeCtx(listed, heat)))
+    outputs = {(r[0], r[1]): r[2] for r in rows["stack_outputs"]}
+    params = {(r[0], r[1]): r[2] for r in rows["stack_parameters"]}
+    hidden = redact.REDACTED
+    # the parent's secret handed down into far's stack: nothing of it shows
+    assert {k: v for k, v in params.items() if k[0] == "s1"} == {
+        ("s1", k): hidden for k in ("OS::project_id", "OS::stack_id",
+                                    "OS::stack_name", "label", "word")}
+    assert {v for k, v in outputs.items() if k[0] == "s1"} == {hidden}
+    # far2's hidden default climbs into the parent's output through the
+    # resource's outputs attribute; the stack's name does not
+    assert outputs[("p", "climb")] == hidden
+    assert outputs[("p", "far2_name")] == "remote-parent-far2-lfb2nyqq2vah"
+    assert outputs[("p", "far_leak")] == hidden
+    # a stack in another region is unknown: what reads it is hidden
+    assert outputs[("p", "elsewhere")] == hidden
+    # far2's own stack, and a root stack no resource made, as they are
+    assert outputs[("s2", "echo")] == "nothing"
+    assert params[("s3", "label")] == "own-label"
+    assert outputs[("s3", "echo")] == "own-label"
+    assert "handed-secret" not in json.dumps(rows)
+    assert "remote-default" not in json.dumps(rows)
+
+
+def test_a_stack_a_secret_flows_into_shows_its_template_for_os_heat_stack():
+    """A nested stack without outputs or secret parameters of its own,
+    into which a parent's secret flows, hands it on to the stack its
+    OS::Heat::Stack makes: its template is read to tell which."""
+    mid = {"heat_template_version": "2018-08-31",
+           "parameters": {"label": {"type": "string"}},
+           "resources": {"far": {"type": "OS::Heat::Stack", "properties": {
+               "template": REMOTE_CHILD,
+               "parameters": {"label": {"get_param": "label"}}}}}}
+    top = {"heat_template_version": "2018-08-31",
+           "parameters": {"secret": {"type": "string", "hidden": True}},
+           "resources": {"mid": {"type": "mid.yaml", "properties": {
+               "label": {"get_param": "secret"}}}}}
+    base = {"description": "", "template_description": "",
+            "timeout_mins": None, "disable_rollback": True,
+            "capabilities": [], "notification_topics": [], "outputs": []}
+    details = [
+        dict(base, id="t", parameters={"secret": "******"}, template=top),
+        dict(base, id="m", parameters={"label": "handed-secret"},
+             template=mid),
+        dict(base, id="f", parameters={"label": "handed-secret",
+                                       "word": "******"},
+             template={"parameters": {"word": {"hidden": True}}})]
+    listed = [{"id": sid, "stack_name": name, "parent": parent,
+               "stack_status": "CREATE_COMPLETE",
+               "stack_status_reason": "done", "updated_time": None}
+              for sid, name, parent in (
+                  ("t", "top", None), ("m", "top-mid-abcdefghijkl", "t"),
+                  ("f", "top-mid-abcdefghijkl-far-mnopqrstuvwx", None))]
+    heat = FakeStacks(details)
+    rows = stack_details.heatplug_translate(
+        stack_details.heatplug_fetch(FakeCtx(listed, heat)))
+    assert "handed-secret" not in json.dumps(rows)
+    assert sorted(i.split("/")[1] for i in heat.templates) == ["f", "m", "t"]
