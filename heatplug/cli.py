@@ -62,7 +62,12 @@ def _print_poll(result, fmt, out):
         out.write("\n")
         return
     for name, td in sorted(result.tables.items()):
-        note = "  [stale: %s failed]" % td.family if td.stale else ""
+        if td.unknown:      # its "0 rows" are not known to be none
+            note = "  [unknown: %s failed, never read]" % td.family
+        elif td.stale:
+            note = "  [stale: %s failed]" % td.family
+        else:
+            note = ""
         out.write(format_table(name, td.table.column_names, td.rows, note))
         out.write("\n\n")
     s = result.stats

@@ -4,7 +4,10 @@
 a family; it calls the hooks through :class:`heatplug.manager.PluginManager`.
 A family that fails (at load, fetch or translate) is reported with its name;
 its tables keep their last good rows and are marked stale; every other
-family is published as usual.
+family is published as usual.  A table its family has never read in this
+process (it failed on every poll so far) has no last good rows: it is
+published empty and marked *unknown* as well, so that a sink can tell "not
+known" from "none".
 
 What the poller keeps between polls: each family's cache, the last good
 rows, the state of shared reads (:class:`heatplug.context.PollContext`),
@@ -43,12 +46,21 @@ LOG = logging.getLogger(__name__)
 @dataclasses.dataclass
 class TableData:
     """One published table: its declaration, its rows, and whether the
-    rows are from an earlier poll because its family failed this time."""
+    rows are from an earlier poll because its family failed this time.
+
+    :ivar stale: the family failed this poll; ``rows`` are its last good
+        rows.
+    :ivar unknown: the family has never fetched this table successfully in
+        this process (always also ``stale``): ``rows`` is empty and means
+        "not known", not "none".  A sink whose consumer reads an empty table
+        as "there is none" (a policy engine) should leave it out.
+    """
 
     table: object
     family: str
     rows: list
     stale: bool = False
+    unknown: bool = False
 
 
 @dataclasses.dataclass
@@ -73,7 +85,8 @@ class PollResult:
         """The stable ``--format json`` shape."""
         return {
             "tables": {name: {"columns": list(td.table.column_names),
-                              "rows": [list(r) for r in td.rows]}
+                              "rows": [list(r) for r in td.rows],
+                              "stale": td.stale, "unknown": td.unknown}
                        for name, td in sorted(self.tables.items())},
             "errors": dict(sorted(self.errors.items())),
             "stats": self.stats,
@@ -243,8 +256,9 @@ class Poller:
 
         ``stats`` holds ``requests`` and ``bytes`` (HTTP round trips and
         bytes received, redirects included), ``seconds`` (wall) and
-        ``cpu_seconds`` of the poll, ``rows``, and per family the same
-        counts plus ``skipped`` records and ``stale``.
+        ``cpu_seconds`` of the poll, ``rows``, ``stale_tables`` and
+        ``unknown_tables`` (the stale tables never read yet), and per
+        family the same counts plus ``skipped`` records and ``stale``.
         """
         self.polls += 1
         full_refresh = self.is_full_refresh(self.polls)
@@ -293,6 +307,8 @@ class Poller:
             "rows": sum(len(td.rows) for td in result.tables.values()),
             "stale_tables": sorted(n for n, td in result.tables.items()
                                    if td.stale),
+            "unknown_tables": sorted(n for n, td in result.tables.items()
+                                     if td.unknown),
             "families": fam_stats,
         }
         self._publish(result)
@@ -420,9 +436,14 @@ class Poller:
                     rows = fresh[name][table.name]
                     self._last_good[table.name] = rows
                 else:
-                    rows = self._last_good.get(table.name, [])
+                    rows = self._last_good.get(table.name)
+                # No last good rows (an empty table read once has some):
+                # empty here means "not known", not "no rows".
+                unknown = rows is None
+                rows = [] if unknown else rows
                 fam_stats[name]["rows"] += len(rows)
-                tables[table.name] = TableData(table, name, rows, stale=not ok)
+                tables[table.name] = TableData(table, name, rows,
+                                               stale=not ok, unknown=unknown)
         return PollResult(tables=tables, errors=errs, stats={})
 
     def _publish(self, result):

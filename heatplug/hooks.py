@@ -95,7 +95,11 @@ def heatplug_publish(result):
 
     :param result: the :class:`heatplug.core.PollResult`: every table of
         every enabled family (with the last good rows and a stale mark for a
-        family that failed this time), the errors and the stats.
+        family that failed this time), the errors and the stats.  A table
+        whose family has never read it (it failed on every poll so far) is
+        also marked ``unknown``: its empty rows mean "not known", not
+        "none", and a sink whose consumer would read them as "none" should
+        leave the table out.
     """
 
 

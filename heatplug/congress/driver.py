@@ -31,10 +31,17 @@ the operator's view):
   rows (marked stale) and runs every other family as usual, so
   :meth:`update_from_datasource` does not raise for it: Congress's
   ``poll()`` then publishes every table (the fresh ones and the unchanged
-  stale ones) to the bus.  :meth:`poll` is Congress's ``poll()`` followed by
-  one step: when that poll raised nothing but a heatplug family failed,
-  ``last_error`` is set to a :class:`FamilyErrors` naming each failed family
-  and its stale tables.  (Raising from ``update_from_datasource`` instead
+  stale ones) to the bus.  A table its family has never read (it failed on
+  every poll so far: heatplug marks it *unknown*) has no rows to keep: it is
+  left out of ``state`` (the driver drops the empty set Congress registers
+  every table with), so ``poll()`` does not publish it and
+  :meth:`get_row_data` says it was never read instead of answering no rows;
+  it is published once its family succeeds.  (A subscriber's snapshot of
+  it is still empty: Congress's snapshot of any table not in ``state``.)
+  :meth:`poll` is Congress's ``poll()`` followed by one step: when that
+  poll raised nothing but a heatplug family failed, ``last_error`` is set
+  to a :class:`FamilyErrors` naming each failed family, its stale tables
+  and those never read.  (Raising from ``update_from_datasource`` instead
   would make Congress skip publishing *every* table of that poll.)
 * **lazy_tables.**  Every heatplug table is a root table, so any table may
   be lazy.  A family all of whose tables are lazy does not run: it is
@@ -168,19 +175,26 @@ class FamilyErrors(errors.HeatplugError):
     """``last_error`` after a poll in which heatplug plugins failed.
 
     :ivar errors: ``{plugin: message}``.
-    :ivar stale_tables: the tables that kept their last good rows.
+    :ivar stale_tables: the tables of the failed plugins (the unknown ones
+        included).
+    :ivar unknown_tables: the stale tables never read, so not published.
     """
 
-    def __init__(self, errs, stale_tables):
+    def __init__(self, errs, stale_tables, unknown_tables=()):
         self.errors = dict(errs)
         self.stale_tables = list(stale_tables)
+        self.unknown_tables = list(unknown_tables)
         failed = "; ".join("%s: %s" % (name, msg)
                            for name, msg in sorted(self.errors.items()))
-        stale = (", ".join(self.stale_tables) if self.stale_tables
-                 else "none")
-        super().__init__(
-            "heatplug plugin(s) failed: %s (stale tables, which keep their "
-            "last good rows: %s)" % (failed, stale))
+        kept = [t for t in self.stale_tables
+                if t not in self.unknown_tables]
+        message = ("heatplug plugin(s) failed: %s (stale tables, which keep "
+                   "their last good rows: %s"
+                   % (failed, ", ".join(kept) or "none"))
+        if self.unknown_tables:
+            message += ("; tables never read, not published: %s"
+                        % ", ".join(self.unknown_tables))
+        super().__init__(message + ")")
 
 
 # ---------------------------------------------------------------------------
@@ -408,6 +422,10 @@ class HeatplugDriver(datasource_driver.PollingDataSourceDriver,
         self.name = name
         super().__init__(name, args=args)
         datasource_driver.ExecutionDriver.__init__(self)
+        # Congress puts an empty set in state for each table it registers;
+        # a table is in state here once it has been read (_update_table), so
+        # poll() never publishes one that has not.
+        self.state.clear()
 
         self._sink = _Sink()
         self.plugins.register(self._sink, name=_SINK_NAME)
@@ -498,11 +516,22 @@ class HeatplugDriver(datasource_driver.PollingDataSourceDriver,
         :meth:`update_from_datasource`, right after the poll, and from
         ``get_snapshot()`` when a lazy table is activated; in that case the
         table's family may not have run yet, and a poll runs first.
+
+        A table heatplug marks unknown (its family has never read it) is
+        left out of ``state``: ``poll()`` publishes only what ``state`` has
+        or had, and its empty rows would read as "no rows".
         """
         result = self.last_result
         if result is None or table not in result.tables:
             result = self._run_poll()
         data = result.tables.get(table)
+        if data is not None and data.unknown:
+            # What state can hold is only the empty set Congress registers a
+            # lazy table with: the core keeps a table's rows once read.
+            self.state.pop(table, None)
+            LOG.debug("%s: table %s not published: plugin %s has never "
+                      "read it", self.name, table, data.family)
+            return
         rows = data.rows if data is not None else []
         try:
             rows = set(rows)
@@ -531,14 +560,33 @@ class HeatplugDriver(datasource_driver.PollingDataSourceDriver,
         if self.last_error is None and result is not None and result.errors:
             self.last_error = FamilyErrors(
                 {k: self._scrub(v) for k, v in result.errors.items()},
-                result.stats.get("stale_tables", ()))
+                result.stats.get("stale_tables", ()),
+                result.stats.get("unknown_tables", ()))
+
+    def get_row_data(self, table_id, *args, **kwargs):
+        """Congress's, but a registered table not in ``state`` (not read
+        yet) is ``NotFound`` saying why (Congress would say it does not
+        exist or, for an activated lazy table, that it is not
+        subscribed)."""
+        if table_id in self._table_deps and table_id not in self.state:
+            result = self.last_result
+            data = (result.tables.get(table_id) if result is not None
+                    else None)
+            why = ("plugin %s failed on every poll so far" % data.family
+                   if data is not None and data.unknown
+                   else "no poll has run yet")
+            raise congress_exc.NotFound(
+                "table %s of datasource %s has never been read: %s (see the "
+                "datasource's status)" % (table_id, self.name, why))
+        return super().get_row_data(table_id, *args, **kwargs)
 
     # -- status ---------------------------------------------------------------
 
     def get_status(self):
         """Congress's status plus heatplug's poll statistics.
 
-        Adds ``stale_tables``, ``plugin_errors`` (``{plugin: message}``),
+        Adds ``stale_tables``, ``unknown_tables`` (the stale tables never
+        read, not published), ``plugin_errors`` (``{plugin: message}``),
         ``lazy_plugins`` and ``poll_stats`` (requests, bytes, seconds,
         cpu_seconds and rows of the last poll, and per plugin requests,
         bytes, seconds, rows, skipped records and stale).  Without a DSE
@@ -557,6 +605,7 @@ class HeatplugDriver(datasource_driver.PollingDataSourceDriver,
         result = self.last_result
         stats = result.stats if result is not None else {}
         status["stale_tables"] = list(stats.get("stale_tables", []))
+        status["unknown_tables"] = list(stats.get("unknown_tables", []))
         status["plugin_errors"] = {
             k: self._scrub(v)
             for k, v in sorted((result.errors if result else {}).items())}

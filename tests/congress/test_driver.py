@@ -249,7 +249,8 @@ def test_instance_schema_reflects_the_enabled_plugins():
         "resources_metadata"}
     assert d.get_tablenames() == set(d.get_schema())
     assert d.get_tablename("events") is None
-    assert set(d.state) == set(d.get_schema())         # all registered, empty
+    assert set(d._table_deps) == set(d.get_schema())   # all registered
+    assert d.state == {}                 # none read yet: none in state
     assert d.get_column_map("stacks")["stack_name"] == 1
 
     d = make_driver(closed_endpoint(),
@@ -509,6 +510,168 @@ def test_heat_unreachable_keeps_last_good_rows(local_heat, heat, population):
     assert "stacks: fetch stacks: ConnectFailure" in str(d.last_error)
     assert d.get_status()["stale_tables"] == ["stacks", "stacks_links",
                                               "stacks_tags"]
+
+
+DEPLOYMENT_TABLES = ["software_deployments",
+                     "software_deployments_input_values",
+                     "software_deployments_output_values"]
+
+
+def record_publish(d):
+    """``{table: rows}`` of every ``publish()`` call Congress's ``poll()``
+    makes, kept in a list per poll (cleared by the caller).
+
+    The node alone would not show an empty table: DataService's
+    ``publish()`` sends only a change, and an empty table never published
+    is none.
+    """
+    calls = {}
+    publish = d.publish
+
+    def recording(table, data, use_snapshot=False):
+        calls[table] = set(data)
+        return publish(table, data, use_snapshot=use_snapshot)
+
+    d.publish = recording
+    return calls
+
+
+def test_a_family_failing_from_the_first_poll_is_not_published(
+        local_heat, heat, population):
+    """Its tables were never read: not in ``state``, so Congress's
+    ``poll()`` does not publish them and the row API does not answer "no
+    rows"; the status says so; once the family succeeds they are
+    published; a later failure keeps the rows, as usual."""
+    d = make_driver(local_heat.endpoint)
+    assert d.state == {}                   # nothing read yet
+    fault = FetchFault()
+    fault.failing = {"software_deployments"}
+    d.plugins.register(fault, name="test-fault")
+    published = record_publish(d)
+    node = _poll_with_node(d)
+
+    # the other families are in state and published ...
+    assert d.state["stacks"] and d.state["software_configs"]
+    assert published["stacks"] == d.state["stacks"]
+    assert "software_configs" in {table for _, table, *_ in node.published}
+    assert set(published) == set(d.state) == \
+        set(d.table_family) - set(DEPLOYMENT_TABLES)
+    # ... the failing one's tables are neither
+    assert not set(DEPLOYMENT_TABLES) & set(d.state)
+    assert not set(DEPLOYMENT_TABLES) & set(d.prior_state)
+    with pytest.raises(congress_exc.NotFound, match="never been read: "
+                       "plugin software_deployments failed"):
+        d.get_row_data("software_deployments")
+    assert d.get_row_data("stacks")
+
+    status = d.get_status()
+    assert status["unknown_tables"] == status["stale_tables"] == \
+        DEPLOYMENT_TABLES
+    assert status["poll_stats"]["families"]["software_deployments"][
+        "stale"] is True
+    assert isinstance(d.last_error, hp_driver.FamilyErrors)
+    assert d.last_error.unknown_tables == DEPLOYMENT_TABLES
+    assert "(stale tables, which keep their last good rows: none; tables " \
+           "never read, not published: %s)" % ", ".join(DEPLOYMENT_TABLES) \
+        in status["last_error"]
+    json.dumps(status)
+
+    # still failing: still not published
+    published.clear()
+    d.poll()
+    assert not set(DEPLOYMENT_TABLES) & (set(d.state) | set(published))
+    assert d.get_status()["unknown_tables"] == DEPLOYMENT_TABLES
+
+    # the family succeeds: its tables are published with their rows
+    fault.failing = set()
+    published.clear()
+    node.published.clear()
+    d.poll()
+    assert d.last_error is None
+    status = d.get_status()
+    assert status["unknown_tables"] == status["stale_tables"] == []
+    deployments = {dep.id for dep in heat.software_deployments.list()}
+    assert deployments, "the population has software deployments"
+    assert {r[0] for r in d.state["software_deployments"]} == deployments
+    for table in DEPLOYMENT_TABLES:
+        assert published[table] == d.state[table]
+    sent = {table: data for _, table, data, *_ in node.published}
+    assert set(sent["software_deployments"][0]) == \
+        d.state["software_deployments"]           # (to_add, to_del)
+    assert d.get_row_data("software_deployments")
+
+    # a failure now keeps the last good rows: stale, not unknown
+    good = set(d.state["software_deployments"])
+    fault.failing = {"software_deployments"}
+    published.clear()
+    d.poll()
+    assert d.state["software_deployments"] == published[
+        "software_deployments"] == good
+    status = d.get_status()
+    assert status["stale_tables"] == DEPLOYMENT_TABLES
+    assert status["unknown_tables"] == []
+    assert "never read" not in status["last_error"]
+
+
+def test_heat_down_from_the_start_publishes_nothing(local_heat, population):
+    """As Congress does for a driver whose polls fail: nothing published;
+    every table once Heat answers."""
+    d = make_driver(local_heat.endpoint,
+                    enabled_plugins="stacks,software_configs")
+    client = d.poller.connection().heat.http_client    # a keystoneauth Adapter
+    endpoint = client.endpoint_override
+    client.endpoint_override = closed_endpoint()
+    client.connect_retries = 0
+    published = record_publish(d)
+    node = _poll_with_node(d)
+    tables = sorted(d.table_family)
+    assert d.state == {} and published == {} and node.published == []
+    status = d.get_status()
+    assert status["unknown_tables"] == status["stale_tables"] == tables
+    assert "ConnectFailure" in status["last_error"]
+    assert "tables never read, not published: " in status["last_error"]
+    with pytest.raises(congress_exc.NotFound, match="plugin stacks failed"):
+        d.get_row_data("stacks")
+
+    client.endpoint_override = endpoint
+    d.poll()
+    assert d.last_error is None and d.get_status()["unknown_tables"] == []
+    assert set(d.state) == set(published) == set(tables)
+    assert d.state["stacks"] and published["stacks"] == d.state["stacks"]
+
+
+def test_a_lazy_table_never_read_stays_unpublished(local_heat, population):
+    """A lazy table activated while its family fails is not put in state
+    (Congress's snapshot of a table not in state is empty, as before any
+    poll); it is published once the family succeeds."""
+    configs = ["software_configs", "software_configs_inputs",
+               "software_configs_options", "software_configs_outputs"]
+    d = make_driver(local_heat.endpoint, lazy_tables=",".join(configs),
+                    enabled_plugins="stacks,software_configs")
+    fault = FetchFault()
+    fault.failing = {"software_configs"}
+    d.plugins.register(fault, name="test-fault")
+    published = record_publish(d)
+    _poll_with_node(d)
+    assert d.lazy_plugins == ["software_configs"]
+
+    assert d.get_snapshot("software_configs") == set()   # activates it
+    assert d.lazy_plugins == []
+    assert d.last_result.stats["unknown_tables"] == configs
+    assert "software_configs" not in d.state
+    with pytest.raises(congress_exc.NotFound, match="never been read"):
+        d.get_row_data("software_configs")
+    with pytest.raises(congress_exc.LazyTable):      # not activated
+        d.get_row_data("software_configs_inputs")
+    published.clear()
+    d.poll()
+    assert "software_configs" not in set(d.state) | set(published)
+
+    fault.failing = set()
+    d.poll()
+    assert d.state["software_configs"]
+    assert published["software_configs"] == d.state["software_configs"]
+    assert "software_configs_inputs" not in d.state   # still lazy
 
 
 def test_poll_modes_from_the_driver_config(local_heat, population):

@@ -92,11 +92,73 @@ def test_failing_family_keeps_last_good_rows_and_others_update(
     assert result.ok and result.tables["two"].rows == [("2b",)]
 
 
+def test_a_table_never_read_is_unknown_not_empty(conf, pm, static_auth):
+    """A family failing from the first poll on has no last good rows: its
+    table is stale *and* unknown (its empty rows mean "not known"); once
+    read, a failure keeps the last good rows and is never unknown again."""
+    one, two = Family("one", [("1",)]), Family("two", [("2",)])
+    two.fail = RuntimeError("Heat said 500")
+    pm.register(one, name="one")
+    pm.register(two, name="two")
+    sink = Sink()
+    pm.register(sink, name="sink")
+    poller = core.Poller(conf, pm)
+
+    result = poller.poll()
+    assert sink.results == [result]          # what sinks are handed
+    td = result.tables["two"]
+    assert td.rows == [] and td.stale is True and td.unknown is True
+    assert result.tables["one"].unknown is False
+    assert result.tables["one"].stale is False
+    assert result.stats["stale_tables"] == ["two"]
+    assert result.stats["unknown_tables"] == ["two"]
+    data = result.to_json()["tables"]
+    assert data["two"] == {"columns": ["x"], "rows": [], "stale": True,
+                           "unknown": True}
+    assert data["one"] == {"columns": ["x"], "rows": [["1"]],
+                           "stale": False, "unknown": False}
+
+    result = poller.poll()                   # still failing: still unknown
+    assert result.tables["two"].unknown
+    assert result.stats["unknown_tables"] == ["two"]
+
+    two.fail = None
+    result = poller.poll()
+    assert result.ok
+    td = result.tables["two"]
+    assert td.rows == [("2",)] and not td.stale and not td.unknown
+    assert result.stats["stale_tables"] == result.stats[
+        "unknown_tables"] == []
+
+    two.fail = RuntimeError("Heat said 503")
+    result = poller.poll()
+    td = result.tables["two"]
+    assert td.rows == [("2",)] and td.stale is True and td.unknown is False
+    assert result.stats["stale_tables"] == ["two"]
+    assert result.stats["unknown_tables"] == []
+    assert result.to_json()["tables"]["two"] == {
+        "columns": ["x"], "rows": [["2"]], "stale": True, "unknown": False}
+
+
+def test_an_empty_table_read_once_is_not_unknown(conf, pm, static_auth):
+    """No rows read successfully are rows: a later failure keeps them
+    (none), stale but known."""
+    two = Family("two", [])
+    pm.register(two, name="two")
+    poller = core.Poller(conf, pm)
+    assert poller.poll().tables["two"].rows == []
+    two.fail = RuntimeError("Heat said 500")
+    result = poller.poll()
+    assert result.tables["two"].stale and not result.tables["two"].unknown
+    assert result.stats["unknown_tables"] == []
+
+
 def test_translate_failure_is_named(conf, pm, static_auth):
     pm.register(Family("one", translate_fail=KeyError("id")), name="one")
     result = core.Poller(conf, pm).poll()
     assert result.errors == {"one": "translate one: KeyError: 'id'"}
     assert result.tables["one"].rows == [] and result.tables["one"].stale
+    assert result.tables["one"].unknown
 
 
 @pytest.mark.parametrize("rows,message", [
@@ -159,8 +221,11 @@ def test_json_shape_is_the_contract(conf, pm, static_auth):
     pm.register(Family("one", [("1",)]), name="one")
     data = core.Poller(conf, pm).poll().to_json()
     assert set(data) == {"tables", "errors", "stats"}
-    assert data["tables"] == {"one": {"columns": ["x"], "rows": [["1"]]}}
-    assert {"requests", "seconds", "bytes"} <= set(data["stats"])
+    assert data["tables"] == {"one": {"columns": ["x"], "rows": [["1"]],
+                                      "stale": False, "unknown": False}}
+    assert {"requests", "seconds", "bytes", "stale_tables",
+            "unknown_tables"} <= set(data["stats"])
+    json.dumps(data)
 
 
 class TestWriteAction:
