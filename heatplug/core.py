@@ -162,6 +162,8 @@ class Poller:
         self.plugins = plugins
         self._conn = None
         self._conn_lock = threading.Lock()
+        self._auth_call = None   # (future, poll) of an auth hook call that
+        #                          has not answered yet
         self._last_good = {}     # table name -> rows of its last good poll
         self._caches = {}        # family name -> the family's cache dict
         self._state = {}         # what shared reads keep between polls
@@ -180,17 +182,47 @@ class Poller:
 
         keystoneauth renews the token when it expires and re-authenticates
         once on a 401, so one connection serves every poll.
+
+        The auth hook runs on a daemon thread, and is waited for at most
+        ``[heatplug] stall_timeout`` seconds: an auth plugin that hangs
+        (one that calls a Keystone that never answers) fails this poll
+        with :class:`~heatplug.errors.AuthError` instead of holding it for
+        ever.  It is not called again while that call runs; once the call
+        ends, the next poll takes its connection (or its error).
         """
         with self._conn_lock:
             if self._conn is None:
-                try:
-                    self._conn = self.plugins.auth(self.conf)
-                except errors.HeatplugError:
-                    raise
-                except Exception as exc:
-                    raise errors.AuthError(
-                        "%s: %s" % (type(exc).__name__, exc)) from exc
+                self._conn = self._authenticate()
             return self._conn
+
+    def _authenticate(self):
+        pending, fresh = self._auth_call, False
+        if pending is None:
+            pool = workers.WorkerPool(1, "heatplug-auth")
+            pending = pool.submit(self.plugins.auth, self.conf)
+            pool.shutdown(wait=False)
+            self._auth_call, fresh = (pending, self.polls), True
+        else:
+            pending, since = pending
+        stall = self.conf.heatplug.stall_timeout
+        try:
+            conn = pending.result(timeout=(stall or None) if fresh else 0)
+        except concurrent.futures.TimeoutError:
+            raise errors.AuthError(
+                "the auth plugin gave no answer in %d s ([heatplug] "
+                "stall_timeout); still running, not called again until it "
+                "ends" % stall if fresh else
+                "the auth plugin called in poll %d is still running; not "
+                "called again until it ends" % since) from None
+        except errors.HeatplugError:
+            self._auth_call = None
+            raise
+        except Exception as exc:
+            self._auth_call = None
+            raise errors.AuthError(
+                "%s: %s" % (type(exc).__name__, exc)) from exc
+        self._auth_call = None
+        return conn
 
     # -- one poll ------------------------------------------------------------
 

@@ -198,6 +198,43 @@ def test_auth_failure_marks_every_family(conf, pm):
     assert result.errors == {"one": "auth: keystone says no"}
 
 
+def test_an_auth_plugin_that_hangs_fails_the_poll_not_for_ever(
+        conf, pm, static_auth):
+    """The auth hook is waited for stall_timeout seconds; it is not called
+    again while it runs, and its late connection serves the next poll."""
+    release, calls = threading.Event(), []
+
+    class Hanging:
+        @heatplug.hookimpl(tryfirst=True)
+        def heatplug_auth(self, conf):
+            calls.append(threading.current_thread().name)
+            release.wait(30)
+            return static_auth.conn
+
+    conf.set_override("stall_timeout", 1, "heatplug")
+    pm.register(Hanging(), name="hanging")
+    pm.register(Family("one", [("1",)]), name="one")
+    poller = core.Poller(conf, pm)
+    started = time.monotonic()
+    result = poller.poll()
+    assert time.monotonic() - started < 10
+    assert result.errors == {"one": "auth: the auth plugin gave no answer in "
+                             "1 s ([heatplug] stall_timeout); still running, "
+                             "not called again until it ends"}
+    assert result.tables["one"].unknown
+    assert poller.poll().errors == {"one": "auth: the auth plugin called in "
+                                    "poll 1 is still running; not called "
+                                    "again until it ends"}
+    release.set()
+    deadline = time.monotonic() + 10
+    while poller._auth_call[0].running() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    result = poller.poll()
+    assert result.ok and result.tables["one"].rows == [("1",)]
+    assert len(calls) == 1 and calls[0].startswith("heatplug-auth")
+    assert poller.connection() is static_auth.conn
+
+
 def test_failing_sink_does_not_stop_other_sinks(conf, pm, static_auth):
     pm.register(Family("one"), name="one")
     good = Sink()
