@@ -107,34 +107,72 @@ def pair_key(item):
 
 
 _URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]*://[^\s'"<>`]+""")
+# The password of a URL's userinfo (scheme://user:password@host/...): the
+# authority ends at the first "/", "?" or "#" (RFC 3986), the password at its
+# last "@" (an "@" left unencoded in a password stays in it).
+_USERINFO = re.compile(
+    r"(?P<head>^[A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*:)(?P<pw>[^/?#]+)@")
 # key: value, key=value, "key": "value", 'key': 'value'
 _KEYED = re.compile(
     r"""(?P<key>["']?[A-Za-z][A-Za-z0-9_.-]*["']?)(?P<sep>\s*[:=]\s*)"""
     r"""(?P<val>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|"""
     # an unquoted value, unless it is the next key ("failed: password: x")
     r"""(?!["']?[A-Za-z][A-Za-z0-9_.-]*["']?\s*[:=])[^\s,;&{}\[\])"']+)""")
+# A command-line flag and the value after it on the same line: --password X,
+# --db-password 'X', -password X (Go's flags).  "--password=X" is _KEYED's.
+# Not a short flag glued to its value (mysql's -pX): nothing in "-pX" says
+# whether it is a password or other flags ("-pv"), so it is left alone.
+_FLAG = re.compile(
+    r"""(?<![\w-])(?P<flag>--?[A-Za-z][A-Za-z0-9_.-]*)(?P<sep>[ \t]+)"""
+    r"""(?P<val>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|(?!-)[^\s"']+)""")
+
+
+def _quoted(val):
+    """:data:`REDACTED` in ``val``'s quotes, if it has any."""
+    quote = val[0] if val[:1] in ("'", '"') else ""
+    return "%s%s%s" % (quote, REDACTED, quote)
 
 
 def _keyed(match):
     key = match.group("key").strip("\"'")
     if not is_secret_key(key):
         return match.group(0)
-    val = match.group("val")
-    quote = val[0] if val[:1] in ("'", '"') else ""
-    return "%s%s%s%s%s" % (match.group("key"), match.group("sep"), quote,
-                           REDACTED, quote)
+    return "%s%s%s" % (match.group("key"), match.group("sep"),
+                       _quoted(match.group("val")))
+
+
+def _flag(match):
+    if not is_secret_key(match.group("flag").lstrip("-")):
+        return match.group(0)
+    return "%s%s%s" % (match.group("flag"), match.group("sep"),
+                       _quoted(match.group("val")))
+
+
+def _url(match):
+    url = match.group(0)
+    if is_signed_url(url):
+        return REDACTED
+    return _USERINFO.sub(lambda m: m.group("head") + REDACTED + "@", url,
+                         count=1)
 
 
 def scrub_text(text):
     """Free text (a script, a status reason, a command's output) with the
-    signed URLs inside it and the values of credential-named keys
-    (``password=x``, ``"api_key": "x"``, ``token: x``) redacted; the rest
-    is kept."""
+    secrets inside it redacted; the rest is kept:
+
+    - signed URLs, whole (``https://h/o?temp_url_sig=x``);
+    - the password of a URL (``mysql://app:<redacted>@db/app``);
+    - the values of credential-named keys (``password=x``,
+      ``"api_key": "x"``, ``token: x``);
+    - the value after a credential-named command-line flag
+      (``--password x``, ``--os-password x``); not mysql's ``-px``, which
+      cannot be told from other short flags."""
     if "://" in text:
-        text = _URL.sub(lambda m: REDACTED if is_signed_url(m.group(0))
-                        else m.group(0), text)
+        text = _URL.sub(_url, text)
     if "=" in text or ":" in text:
         text = _KEYED.sub(_keyed, text)
+    if "-" in text:
+        text = _FLAG.sub(_flag, text)
     return text
 
 

@@ -153,7 +153,8 @@ TABLES = [
                    "UPDATE, DELETE, ROLLBACK, SUSPEND, RESUME, CHECK, ..."),
         ("status", "the state part of resource_status: IN_PROGRESS, "
                    "COMPLETE, FAILED"),
-        ("resource_status_reason", "why the resource is in its status"),
+        ("resource_status_reason", "why the resource is in its status; "
+                                   "secrets inside it are '<redacted>'"),
         ("creation_time", "ISO 8601 creation time"),
         ("updated_time", "ISO 8601 time of the last change (Heat reports the "
                          "creation time until the first one)"),
@@ -583,7 +584,8 @@ def _resource_rows(res, secrets):
     status = get("resource_status")
     action, state = translation.split_status(status)
     main = [(sid, name, stack_name, get("physical_resource_id") or None,
-             rtype, status, action, state, get("resource_status_reason"),
+             rtype, status, action, state,
+             redact.scrub_inside(get("resource_status_reason")),
              get("creation_time"), get("updated_time"), get("description"),
              get("parent_resource"),
              stack_of(nested)[1] if nested else None)]

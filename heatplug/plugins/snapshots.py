@@ -52,6 +52,7 @@ import logging
 
 import heatplug
 from heatplug import context
+from heatplug import redact
 from heatplug import translation
 
 LOG = logging.getLogger(__name__)
@@ -71,7 +72,8 @@ TABLES = [
         ("name", "snapshot name, None when none was given"),
         ("action", "the snapshot's action, e.g. CREATE"),
         ("status", "IN_PROGRESS, COMPLETE or FAILED"),
-        ("status_reason", "why the snapshot is in its status"),
+        ("status_reason", "why the snapshot is in its status; secrets "
+                          "inside it are '<redacted>'"),
         ("creation_time", "ISO 8601 creation time"),
     ),
 ]
@@ -157,6 +159,6 @@ def heatplug_translate(raw):
                     raise ValueError("no snapshot id")
                 rows.add("snapshots", snap["id"], sid, snap.get("name"),
                          snap.get("action"), snap.get("status"),
-                         snap.get("status_reason"),
+                         redact.scrub_inside(snap.get("status_reason")),
                          snap.get("creation_time"))
     return rows

@@ -6,6 +6,7 @@ hidden by Heat's ``hidden_stack_tags`` option are listed too.
 """
 
 import heatplug
+from heatplug import redact
 from heatplug import translation
 
 SOURCE = ("GET /v1/{project}/stacks?show_nested=True&show_hidden=True "
@@ -29,7 +30,9 @@ TABLES = [
         ("updated_time", "ISO 8601 time of the last update, or None"),
         ("deletion_time", "ISO 8601 deletion time, or None"),
         *STATUS_COLUMNS,
-        ("stack_status_reason", "why the stack is in its status"),
+        ("stack_status_reason", "why the stack is in its status (it may "
+                                "quote a resource's reason); secrets "
+                                "inside it are '<redacted>'"),
         ("stack_owner", "user name of the stack's owner, when Heat says"),
         ("parent", "id of the parent stack for a nested stack, else None"),
         ("project", "id of the project owning the stack (Heat gives it "
@@ -85,7 +88,7 @@ def heatplug_translate(raw):
                      stack.get("description"), stack.get("creation_time"),
                      stack.get("updated_time"), stack.get("deletion_time"),
                      stack.get("stack_status"), action, state,
-                     stack.get("stack_status_reason"),
+                     redact.scrub_inside(stack.get("stack_status_reason")),
                      stack.get("stack_owner"), stack.get("parent"),
                      stack.get("project"), stack.get("stack_user_project_id"))
             for link in stack.get("links") or ():

@@ -93,8 +93,11 @@ TABLES = [
                  "template file name for a template resource"),
         ("condition", "the resource's condition (a name, a boolean, or JSON "
                       "for an expression), else None"),
-        ("deletion_policy", "Delete, Retain or Snapshot when declared, else "
-                            "None"),
+        ("deletion_policy", "Delete, Retain or Snapshot when declared (HOT's "
+                            "lower-case aliases delete, retain, snapshot "
+                            "read as these); JSON for a function such as "
+                            "{\"get_param\": \"dp\"}, which Heat resolves "
+                            "to one of them; else None"),
     ),
     heatplug.table(
         "template_resources_depends_on", "One row per explicit dependency "
@@ -113,6 +116,16 @@ TABLES = [
 ]
 
 TABLE_NAMES = tuple(t.name for t in TABLES)
+
+#: Every spelling of a deletion policy Heat accepts, and the policy it names:
+#: Delete, Retain, Snapshot and, in HOT from 2016-10-14 on, their lower-case
+#: aliases (``deletion_policies`` in heat/engine/hot/template.py and
+#: cfn/template.py).  Heat compares exactly: "RETAIN" is no policy, and a
+#: template that says so is refused.
+DELETION_POLICIES = {
+    "Delete": "Delete", "Retain": "Retain", "Snapshot": "Snapshot",
+    "delete": "Delete", "retain": "Retain", "snapshot": "Snapshot",
+}
 
 
 # Resource and output keys translate reads; everything else (properties,
@@ -256,6 +269,16 @@ def _depends_on(value):
     raise ValueError("depends_on is neither a name nor a list of names")
 
 
+def deletion_policy(value):
+    """A resource's deletion policy as Heat names it (Delete, Retain or
+    Snapshot); a function (``{"get_param": "dp"}``), which Heat resolves
+    against the stack's parameters, or a string Heat does not know, as
+    written."""
+    if isinstance(value, str):
+        return DELETION_POLICIES.get(value, value)
+    return value
+
+
 def _translate_one(rows, sid, template):
     if not isinstance(template, dict):
         raise ValueError("template is a %s, not a map"
@@ -303,7 +326,8 @@ def _translate_one(rows, sid, template):
             rtype, deps, cond, policy = (
                 res.get("Type"), res.get("DependsOn"), res.get("Condition"),
                 res.get("DeletionPolicy"))
-        rows.add("template_resources", sid, name, rtype, cond, policy)
+        rows.add("template_resources", sid, name, rtype, cond,
+                 deletion_policy(policy))
         for dep in _depends_on(deps):
             rows.add("template_resources_depends_on", sid, name, dep)
 

@@ -100,3 +100,72 @@ def test_scrub_redacts_credentials_inside_any_string():
     # a string holding a signed URL still goes whole
     assert redact.scrub("see http://h/x?Signature=abc now") == R
     assert redact.scrub("2026-11-26T10:00:00Z") == "2026-11-26T10:00:00Z"
+
+
+# -- free text: passwords in URLs and after command-line flags ---------------
+
+@pytest.mark.parametrize("given, expected", [
+    # a URL's userinfo password, alone or inside longer text
+    ("mysql://app:CANARY-1b@db:3306/app", "mysql://app:%s@db:3306/app" % R),
+    ("connect to postgresql://app:CANARY@db/app failed, retrying",
+     "connect to postgresql://app:%s@db/app failed, retrying" % R),
+    ("redis://:CANARY@cache:6379/0", "redis://:%s@cache:6379/0" % R),
+    # an "@" left unencoded in a password: the host is after the last one
+    ("mysql://app:p@ss@db/app", "mysql://app:%s@db/app" % R),
+    ('{"dsn": "amqp://guest:CANARY@rabbit:5672/"}',
+     '{"dsn": "amqp://guest:%s@rabbit:5672/"}' % R),
+    # a credential-named flag and its value
+    ("running: mysql --user app --password CANARY-2b\n",
+     "running: mysql --user app --password %s\n" % R),
+    ("mysql --password=CANARY app", "mysql --password=%s app" % R),
+    ("--db-password X --verbose", "--db-password %s --verbose" % R),
+    ("openstack --os-password X server list",
+     "openstack --os-password %s server list" % R),
+    ("--os-token 'a b' x", "--os-token '%s' x" % R),
+    ('"cmd": "app -password X"', '"cmd": "app -password %s"' % R),
+    # what was there already
+    ("Password: CANARY-2d", "Password: %s" % R),
+    ("password=hunter2 user=admin", "password=%s user=admin" % R),
+    ("see https://s.example/o?temp_url_sig=x&temp_url_expires=9 now",
+     "see %s now" % R),
+])
+def test_scrub_text_finds_passwords_in_urls_and_flags(given, expected):
+    assert redact.scrub_text(given) == expected
+
+
+@pytest.mark.parametrize("text", [
+    # ordinary URLs: no password in them
+    "http://example.com/path", "see http://user@host/ now",
+    "http://user:@host/x", "http://host:8080/p?email=a@b.example",
+    "https://example.com/a?b=1#frag",
+    # flags that name no credential, or with no value after them
+    "mysql --user app --host db", "nova boot --key-name mykey vm1",
+    "use --password --verbose", "mysql --password",
+    "pop-nested-group-x7 uses pass-through -p 80",
+    # mysql's -pX: a password or other short flags glued together ("-pv"),
+    # nothing says which: left alone (a known gap)
+    "mysql -uapp -pCANARY-2c app",
+])
+def test_scrub_text_keeps_what_is_not_a_password(text):
+    assert redact.scrub_text(text) == text
+
+
+def test_a_url_with_a_password_under_a_name_that_is_no_secret():
+    # a DSN under "dsn": only its password goes, in values and in text
+    dsn = "mysql://app:CANARY-1b@db:3306/app"
+    shown = "mysql://app:%s@db:3306/app" % R
+    assert redact.value("dsn", dsn) == shown
+    assert redact.scrub({"dsn": dsn, "n": 1}) == {"dsn": shown, "n": 1}
+    assert redact.scrub_inside({"dsn": dsn}) == {"dsn": shown}
+    assert resources.scrub({"dsn": dsn}) == {"dsn": shown}
+    # a signed URL with a password: gone whole, as before
+    assert redact.value("url", "https://u:pw@h/o?temp_url_sig=x") == R
+
+
+def test_a_status_reason_quoting_a_signal():
+    reason = ('Resource CREATE failed: WaitConditionFailure: resources.wait: '
+              'db setup failed: {"password": "CANARY-R1"} log at '
+              'https://s.example/o?temp_url_sig=CANARY-R2&temp_url_expires=9')
+    assert redact.scrub_text(reason) == (
+        'Resource CREATE failed: WaitConditionFailure: resources.wait: '
+        'db setup failed: {"password": "%s"} log at %s' % (R, R))
