@@ -22,6 +22,18 @@ updated_time)`` from the stack list (:func:`stack_signature`); a root
 stack's *tree signature* covers every stack of its tree
 (:meth:`PollContext.tree_signatures`).  A stack in progress has no
 signature: it always counts as changed.
+
+A *root* stack is one whose parent is not in the stack list
+(:func:`stack_roots`, :meth:`PollContext.root_stacks`): a stack without a
+parent, and an *orphan* (:func:`orphans`), a nested stack whose parent is
+gone.  Heat keeps the nested stack of a resource with ``deletion_policy:
+Retain`` when its parent is deleted, and the nested stacks of an abandoned
+stack; it still lists them (``parent`` is the deleted stack's id), with
+their resources and events, and answers a per-tree read on them as on any
+root.  Every per-tree read (resources, events) and every tree signature
+starts from these roots.  Who owns an orphan is unknown: the families'
+secret analysis treats it as a nested stack whose owner cannot be told
+(whatever its parent handed it may be a secret).
 """
 
 import concurrent.futures
@@ -86,6 +98,15 @@ def stack_roots(stacks):
         for c in chain:
             roots[c] = root
     return roots
+
+
+def orphans(stacks):
+    """Ids of the listed stacks whose ``parent`` is set but not listed: the
+    nested stacks whose parent is gone (see the module docs).  Each is the
+    root of its own tree (:func:`stack_roots`)."""
+    listed = {s.get("id") for s in stacks if s.get("id")}
+    return {s["id"] for s in stacks
+            if s.get("id") and s.get("parent") and s["parent"] not in listed}
 
 
 def owning_resource(stack, parent):
@@ -214,8 +235,15 @@ class PollContext:
                                                       show_hidden=True)])
 
     def root_stacks(self):
-        """The stacks that have no parent."""
-        return [s for s in self.stacks() if not s.get("parent")]
+        """The roots of the stack list's trees, in stack-list order: the
+        stacks whose parent is not listed (:func:`stack_roots`), i.e. those
+        without a parent and the orphans (:func:`orphans`: nested stacks
+        whose parent is gone, which Heat lists with their resources and
+        events).  Every per-tree read starts from these; the keys of
+        :meth:`tree_signatures` are their ids."""
+        roots = self.stack_roots()
+        return [s for s in self.stacks()
+                if s.get("id") and roots.get(s["id"]) == s["id"]]
 
     def template(self, stack):
         """The template of ``stack`` (a dict with ``id`` and
@@ -344,7 +372,8 @@ class PollContext:
     def resources(self):
         """Every resource of every stack, nested stacks included, as dicts.
 
-        One ``GET /stacks/{name}/{id}/resources`` per root stack, with
+        One ``GET /stacks/{name}/{id}/resources`` per root stack
+        (:meth:`root_stacks`: orphans included), with
         ``with_detail=True`` and ``nested_depth`` =
         :data:`RESOURCES_NESTED_DEPTH`, on the worker pool: Heat's own
         answers, attributes included; each names its stack in its ``stack``
@@ -561,7 +590,8 @@ class FamilyContext:
                 or previous.get(s["id"]) != signatures[s["id"]]]
 
     def changed_root_stacks(self):
-        """The root stacks whose trees this family must read this poll.
+        """The root stacks (:meth:`PollContext.root_stacks`, orphans
+        included) whose trees this family must read this poll.
 
         Every root stack, unless :attr:`changed_only`: then only those whose
         tree signature (:meth:`PollContext.tree_signatures`) differs from

@@ -12,6 +12,13 @@
     heat_config.py wait --port P --pid PID [--timeout S]
         Wait until the server with that pid answers GET http://127.0.0.1:P/.
 
+`write` appends the text of the environment variable HEATPLUG_HEAT_EXTRA_CONF,
+when set and not empty, to heat.conf as it is (heat.conf syntax, section
+headers included: a line `[DEFAULT]`, then `max_events_per_stack = 20`): a
+test that needs a Heat option the default configuration leaves alone sets
+it for its own `tools/local-heat start` (tests/functional/heat_fixture.py
+LocalHeat(extra_conf=...)).  Unset, heat.conf is unchanged.
+
 Only the standard library is used, so this also runs with a plain python3.
 """
 
@@ -33,6 +40,17 @@ PID_HEADER = 'X-Local-Heat-Pid'
 HIDDEN_TAG = 'heatplug-hidden'
 FAKE_KEYSTONE = ('heat.engine.clients.os.keystone.fake_keystoneclient.'
                  'FakeKeystoneClient')
+# Extra heat.conf text `write` appends (see the module docs).
+EXTRA_CONF_ENV = 'HEATPLUG_HEAT_EXTRA_CONF'
+
+
+def _with_extra(conf_text):
+    """``conf_text`` with the text of :data:`EXTRA_CONF_ENV` appended."""
+    extra = os.environ.get(EXTRA_CONF_ENV, '').strip()
+    if not extra:
+        return conf_text
+    return '%s\n# From %s (a test asked for it):\n%s\n' % (
+        conf_text, EXTRA_CONF_ENV, extra)
 
 
 def _write(path, text):
@@ -262,16 +280,16 @@ def cmd_write(args):
         _write(policy_file, keystone_policy_yaml())
         if os.path.exists(token_file):
             os.unlink(token_file)       # a leftover of a noauth start
-        _write(os.path.join(state_dir, 'heat.conf'),
-               keystone_heat_conf(state_dir, args.port,
-                                  os.path.abspath(args.venv), policy_file,
-                                  summary, args.token_cache_time))
+        _write(os.path.join(state_dir, 'heat.conf'), _with_extra(
+            keystone_heat_conf(state_dir, args.port,
+                               os.path.abspath(args.venv), policy_file,
+                               summary, args.token_cache_time)))
         return
     _write(policy_file, policy_yaml(args.isolated_projects))
     _write(token_file, json.dumps(token_response(args.port), indent=2) + '\n')
-    _write(os.path.join(state_dir, 'heat.conf'),
-           heat_conf(state_dir, args.port, os.path.abspath(args.venv),
-                     policy_file, token_file))
+    _write(os.path.join(state_dir, 'heat.conf'), _with_extra(
+        heat_conf(state_dir, args.port, os.path.abspath(args.venv),
+                  policy_file, token_file)))
 
 
 # `id INTEGER NOT NULL, ... PRIMARY KEY (id)` as SQLAlchemy emits it.

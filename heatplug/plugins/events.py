@@ -22,9 +22,14 @@ seen (``marker``, ascending order).  What Heat 27 does that shapes the code
   *first* event again.  The family notices (an answer that repeats an event
   it already holds from before the marker) and re-reads the tree.
 - Heat prunes a stack's oldest events (``max_events_per_stack``, default
-  1000) only while creating new ones, so a stack with many cached events
-  that got new ones is checked for pruning with one
-  ``GET .../events?sort_dir=asc&limit=1`` (see :data:`PRUNE_CHECK_MIN_EVENTS`).
+  1000, a server option heatplug cannot read) only while creating a new
+  event for that stack, so only a stack that got new events since the last
+  read can have lost cached ones: each such stack that also has events
+  cached from before is checked with one
+  ``GET .../events?sort_dir=asc&limit=1`` (its oldest event), every tree's
+  checks together on the worker pool, and the cached events older than that
+  are dropped (:func:`_prune_checks`, :func:`_settle_pruned`).  A poll that
+  brings no new event makes no such call.
 - ``nested_depth`` lists only the events of stacks that have resources: a
   root stack without nested stacks is read without it, and a nested stack
   whose events are missing from its tree's answer is read on its own.
@@ -32,6 +37,13 @@ seen (``marker``, ascending order).  What Heat 27 does that shapes the code
   a cloud admin (who is listed every project's stacks): another project's
   tree (``ctx.other_project_stacks()``) is read a stack at a time, and so
   is a tree whose answer has no event of its root.
+- A nested stack whose parent is gone (``deletion_policy: Retain``, an
+  abandoned parent: :func:`heatplug.context.orphans`) is the root of its
+  own tree (``ctx.root_stacks()``); ``nested_depth`` finds a tree's stacks
+  by their resources' root stack, still the deleted parent, and lists none
+  of its events, so its tree is read a stack at a time too.  Who owns it
+  is unknown: every property of its events, and of those of the stacks
+  below it, is redacted (:func:`effective_secrets`).
 - Events are ordered by (creation time, database id); an event committed
   late could sort before the marker, so the marker is the newest event older
   than :data:`SETTLE_SECONDS` before the previous read, and the overlap is
@@ -80,12 +92,6 @@ PAGE_SIZE = 500
 #: least this many seconds before the previous read (clock skew and late
 #: commits); the overlap is read again and de-duplicated
 SETTLE_SECONDS = 60
-
-#: a stack with at least this many cached events that got new events is
-#: checked for pruned events (Heat prunes only at ``max_events_per_stack``,
-#: default 1000; below this count a prune goes unnoticed until the tree is
-#: re-read)
-PRUNE_CHECK_MIN_EVENTS = 100
 
 #: where the switch for event details will live: ``[heatplug] event_details``
 
@@ -251,42 +257,76 @@ def _settled_index(events, cutoff):
     return -1
 
 
-def _check_pruned(ctx, events, new_ids):
-    """Drop cached events Heat pruned; None when the tree must be re-read.
+def _prune_checks(events, new_ids):
+    """``[(stack id, ident)]``: the stacks whose cached events Heat may have
+    pruned, each to be checked with one call (its oldest event).
 
-    Only stacks that got new events can have been pruned (Heat prunes while
-    creating events), and only once they hold many.
+    Heat deletes a stack's oldest events only in ``event_create`` (heat/db/
+    api.py), while it adds an event to that same stack, once the stack
+    holds ``max_events_per_stack``.  So only a stack with an event in
+    ``new_ids`` (new since the last read) can have lost events, and only
+    one with events from before can have lost cached ones, whatever its
+    number of events (the server's limit is not known).  No new event, no
+    check.  The checks of every tree run together on the worker pool
+    (:func:`_settle_pruned`).
     """
-    counts, fresh = {}, set()
+    fresh, older = set(), set()
     for event in events:
-        sid = _stack_id(event)
-        counts[sid] = counts.get(sid, 0) + 1
-        if event.get("id") in new_ids:
-            fresh.add(sid)
-    for sid in sorted(s for s in fresh if s):
-        if counts[sid] < PRUNE_CHECK_MIN_EVENTS:
-            continue
-        ident = next(_stack_link(e)[0] for e in events if _stack_id(e) == sid)
-        oldest = _list(ctx, ident, None, limit=1)
-        if not oldest:
-            continue
-        own = [e for e in events if _stack_id(e) == sid]
-        ids = [e.get("id") for e in own]
-        if oldest[0].get("id") not in ids:
-            return None
-        pruned = set(ids[:ids.index(oldest[0]["id"])])
-        if pruned:
-            LOG.info("%d pruned events of stack %s dropped", len(pruned), sid)
-            events = [e for e in events if e.get("id") not in pruned]
+        (fresh if event.get("id") in new_ids else older).add(_stack_id(event))
+    return [(sid, next(_stack_link(e)[0] for e in events
+                       if _stack_id(e) == sid))
+            for sid in sorted(s for s in fresh & older if s)]
+
+
+def _drop_pruned(events, sid, oldest):
+    """``events`` less those of stack ``sid`` older than ``oldest`` (its
+    oldest event in Heat now); None when that event is not among them (the
+    tree must be read again)."""
+    own = [e.get("id") for e in events if _stack_id(e) == sid]
+    if oldest.get("id") not in own:
+        return None
+    pruned = set(own[:own.index(oldest["id"])])
+    if pruned:
+        LOG.info("%d pruned events of stack %s dropped", len(pruned), sid)
+        events = [e for e in events if e.get("id") not in pruned]
     return events
+
+
+def _settle_pruned(ctx, entries, live, now):
+    """Run the prune checks of every entry read this poll (its ``checks``)
+    on the worker pool, drop the events Heat pruned, and read again the
+    trees where that cannot be told."""
+    checks = [(key, sid, ident) for key, entry in entries.items()
+              if entry is not None for sid, ident in entry.pop("checks", ())]
+
+    def oldest(check):
+        try:
+            return _list(ctx, check[2], None, limit=1)
+        except heat_exc.HTTPNotFound:
+            return []           # gone since the stack list
+
+    again = set()
+    for (key, sid, _), answer in zip(checks, ctx.map(oldest, checks)):
+        entry = entries[key]
+        if answer and key not in again:
+            events = _drop_pruned(entry["events"], sid, answer[0])
+            if events is None:
+                again.add(key)
+            else:
+                entry["events"] = events
+    again = sorted(again)
+    entries.update(zip(again, ctx.map(
+        lambda key: _read_entry(ctx, entries[key]["ident"],
+                                entries[key]["depth"], None, live, now),
+        again)))
 
 
 def _read_entry(ctx, ident, depth, old, live, now):
     """Read one tree (or one stack): a new cache entry, or None if gone."""
     if old is not None and old.get("depth") != depth:
         old = None          # the tree gained or lost its nested stacks
+    events, checks = None, []
     try:
-        events = None
         if old is not None:
             cached = old["events"]
             m = _settled_index(cached, old["read_at"] - SETTLE_SECONDS)
@@ -303,13 +343,17 @@ def _read_entry(ctx, ident, depth, old, live, now):
                     old_ids = {e.get("id") for e in cached}
                     new_ids = {e.get("id") for e in tail} - old_ids
                     events = head + tail
-                    if new_ids:
-                        events = _check_pruned(ctx, events, new_ids)
+                    checks = _prune_checks(events, new_ids) if new_ids \
+                        else []
         if events is None:
-            events = _read_all(ctx, ident, depth)
+            events, checks = _read_all(ctx, ident, depth), []
     except heat_exc.HTTPNotFound:
         return None         # the stack went away since the stack list
-    return {"ident": ident, "depth": depth, "events": events, "read_at": now}
+    entry = {"ident": ident, "depth": depth, "events": events,
+             "read_at": now}
+    if checks:
+        entry["checks"] = checks        # for _settle_pruned
+    return entry
 
 
 def _trees(stacks):
@@ -422,7 +466,9 @@ def effective_secrets(by_id, analyses, owned):
     or None for a stack whose every property must be redacted: its template
     is unknown, or a secret flows into it from its parent (through the
     parent's resource that owns it: which parameter it lands in is not
-    followed, so the whole nested stack is treated as secret).
+    followed, so the whole nested stack is treated as secret), or its
+    parent is gone (:func:`heatplug.context.orphans`: what the parent handed
+    it is unknown).
 
     :param by_id: the stack list, ``{id: stack}``.
     :param analyses: ``{stack_id: secret_properties(template) or None}``.
@@ -435,6 +481,8 @@ def effective_secrets(by_id, analyses, owned):
             return memo[sid]
         own = analyses.get(sid)
         parent_id = by_id.get(sid, {}).get("parent")
+        if parent_id and parent_id not in by_id:
+            own = None          # an orphan: its owner is unknown
         if own is not None and parent_id in by_id and sid not in seen:
             parent = effective(parent_id, seen + (sid,))
             name = owned.get(sid, (None, None))[1]
@@ -513,8 +561,11 @@ def fetch(ctx, detail=None, now=None):
             if root not in changed and root in cache}
     # Heat answers nested_depth with the events of the token's project only
     # (even to an admin), so another project's tree is read a stack at a
-    # time: its root here, its nested stacks as strays below.
-    others = ctx.other_project_stacks()
+    # time: its root here, its nested stacks as strays below.  So is the
+    # tree of a nested stack whose parent is gone (context.orphans): Heat
+    # finds a nested_depth list's stacks by their resources' root stack,
+    # which is still the deleted parent, and lists none of its events.
+    others = ctx.other_project_stacks() | context.orphans(ctx.stacks())
     jobs = []
     for root, nested in trees.items():
         if root in kept:
@@ -560,6 +611,7 @@ def fetch(ctx, detail=None, now=None):
     entries.update(zip(strays, ctx.map(
         lambda sid: _read_entry(ctx, name_id(sid), None, old.get(sid), live,
                                 now), strays)))
+    _settle_pruned(ctx, entries, live, now)
     entries.update((sid, cache[sid]) for sid in kept_strays)
     strays += kept_strays
 

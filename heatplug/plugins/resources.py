@@ -4,7 +4,10 @@ Reads, per poll:
 
 - the shared resource list (:meth:`heatplug.context.PollContext.resources`):
   one ``GET /stacks/{name}/{id}/resources?nested_depth=100&with_detail=True``
-  per *root* stack.  Heat lowers ``nested_depth`` to its
+  per *root* stack (one whose parent is not listed: a nested stack whose
+  parent is gone, kept by ``deletion_policy: Retain`` or an abandon, is the
+  root of its own tree, :meth:`heatplug.context.PollContext.root_stacks`).
+  Heat lowers ``nested_depth`` to its
   ``max_nested_stack_depth`` (default 5) and refuses to create a stack deeper
   than that cap, so one call reaches every nested stack, ResourceGroup members
   and template resources alike.  ``with_detail`` adds each resource's
@@ -36,14 +39,19 @@ them redacted (those named as the outputs, and ``outputs``, ``refs``,
 ``attributes``, ... that hold them all; every attribute when the nested
 stack's template could not be read), and so has whatever in its stack
 reads them (:class:`heatplug.heat_templates.NestedSecrets`, at every level).
+A nested stack whose parent is gone (:func:`heatplug.context.orphans`) has
+an owner that cannot be told, so what its parent handed it is unknown: all
+its attributes and metadata are redacted, and those of the stacks below it.
 Credentials Heat itself generates (a RandomString's value, a handle's token
 and ``curl_cli``, server passwords, signed URLs, deployment credentials in
-server metadata) are redacted by name and shape.  Not covered: a hidden
-parameter passed through a software deployment's ``input_values`` under an
-innocent input name reaches the server's ``deployments`` metadata; what a
-template builds from a RandomString (its value is redacted, ``hello-<value>``
-in a Value is not: following RandomStrings would redact every server named
-with a random suffix).
+server metadata) are redacted by name and shape.  The configs Heat pushes
+into a server's ``deployments`` metadata for deployments a stack built from
+its secrets (:func:`heatplug.stack_secrets.software_secrets`) have their
+``config``, ``inputs`` and ``options`` redacted.  Not covered: what a
+template builds from a RandomString into attributes (its value is redacted,
+``hello-<value>`` in a Value is not: following RandomStrings would redact
+every server named with a random suffix; the software analysis does follow
+them).
 
 A resource is identified by its stack's id and its name (Heat's own resource
 identity is ``stacks/{name}/{id}/resources/{resource}``); the stack is the one
@@ -51,10 +59,8 @@ named by the resource's ``stack`` link, its nested stack the one named by its
 ``nested`` link.
 """
 
-import functools
 import json
 import logging
-from urllib import parse
 
 from heatclient import exc as heat_exc
 
@@ -62,6 +68,7 @@ import heatplug
 from heatplug import context
 from heatplug import heat_templates
 from heatplug import redact
+from heatplug import stack_secrets
 from heatplug import translation
 
 LOG = logging.getLogger(__name__)
@@ -213,21 +220,8 @@ def heatplug_tables():
 
 # -- fetch --------------------------------------------------------------------
 
-def stack_of(href):
-    """``(stack_name, stack_id)`` from a ``.../stacks/{name}/{id}`` link."""
-    return _stack_of(href)
-
-
-@functools.lru_cache(maxsize=4096)
-def _stack_of(href):
-    # Cached: every resource of a stack links to the same stack URL.
-    parts = [parse.unquote(p) for p in
-             parse.urlsplit(href).path.rstrip("/").split("/")]
-    i = len(parts) - 1 - parts[::-1].index("stacks")
-    name, sid = parts[i + 1], parts[i + 2]
-    if not name or not sid:
-        raise ValueError("no stack name/id in %r" % href)
-    return name, sid
+#: ``(stack_name, stack_id)`` from a ``.../stacks/{name}/{id}`` link.
+stack_of = stack_secrets.stack_of
 
 
 _GONE = object()
@@ -316,7 +310,9 @@ def heatplug_fetch(ctx):
     again for a resource where Heat answered otherwise).  A resource whose
     metadata read answers 404 (it or its stack was deleted meanwhile) is
     left out.  ``templates`` holds the parameters, resources and outputs
-    sections of the template of every listed stack (``ctx.templates``).
+    sections of the template of every listed stack (``ctx.templates``);
+    ``orphans``, when there are any, the ids of the listed stacks whose
+    parent is gone (:func:`heatplug.context.orphans`).
     """
     poll = ctx.cache["polls"] = ctx.cache.get("polls", 0) + 1
     cache = ctx.cache.setdefault("metadata", {})
@@ -418,7 +414,17 @@ def heatplug_fetch(ctx):
     seen = {key for key, _, _ in keyed}
     for key in set(cache) - seen:
         del cache[key]
-    return {"resources": out, "templates": templates}
+    # The configs Heat derived for deployments a stack built from its
+    # secrets: Heat pushes them into their servers' metadata.
+    pushed_ids = {d.get("config_id") for d in ctx.software_deployments()}
+    secret = stack_secrets.software_secrets(ctx, templates)["configs"] & \
+        pushed_ids
+    result = {"resources": out, "templates": templates,
+              "secret_configs": sorted(secret, key=str)}
+    orphans = context.orphans(ctx.stacks())
+    if orphans:             # no key: none (as in answers recorded before)
+        result["orphans"] = sorted(orphans)
+    return result
 
 
 # -- translate ----------------------------------------------------------------
@@ -476,82 +482,9 @@ def _mapping(value, what):
 
 # -- which resources carry a hidden parameter ---------------------------------
 
-def tainted(template, seeds=()):
-    """``(attributes, metadata)``: names of the resources of ``template``
-    whose definition depends on a hidden or secret-named parameter or on a
-    resource in ``seeds`` (that owns a nested stack handing up a secret;
-    None: every resource),
-    directly or through other resources (transitively), and of those whose
-    metadata section does."""
-    return heat_templates.tainted_resources(
-        template, heat_templates.secret_parameters(template), seeds=seeds)
-
-
-class _Secrets:
-    """Which resources' attributes and metadata must be redacted whole."""
-
-    def __init__(self, resources, templates):
-        self.templates = templates if isinstance(templates, dict) else {}
-        self.owner = {}          # nested stack id -> (stack id, name)
-        for res in resources:
-            try:
-                nested = context.link(res, "nested")
-                if nested:
-                    nested = stack_of(nested)[1]
-                elif res.get("resource_type") in \
-                        heat_templates.REMOTE_STACK_TYPES:
-                    nested = res.get("physical_resource_id")
-                if nested:
-                    self.owner[nested] = (
-                        stack_of(context.link(res, "stack"))[1],
-                        res["resource_name"])
-            except (TypeError, ValueError, KeyError, AttributeError):
-                continue
-        self.nested = heat_templates.NestedSecrets(
-            self.templates, {child: (parent, name) for child, (parent, name)
-                             in self.owner.items()})
-        self._tainted = {}
-        self._whole = {}
-
-    def _of(self, sid):
-        if sid not in self._tainted:
-            template = self.templates.get(sid)
-            result = None
-            if isinstance(template, dict):
-                result = tainted(template, self.nested.seeds(sid))
-            self._tainted[sid] = result
-        return self._tainted[sid]
-
-    def climbing(self, sid, name):
-        """For a resource owning a nested stack whose outputs carry a
-        secret: True when all its attributes do (the outputs are unknown),
-        else the names of the secret outputs (the attributes of the same
-        names, and the aggregating ones, carry them); None otherwise."""
-        seeds = self.nested.seeds(sid)
-        if seeds is None:
-            return True
-        if name not in seeds:
-            return None
-        return True if seeds[name] is None else seeds[name]
-
-    def whole_stack(self, sid, _seen=()):
-        """True when every resource of stack ``sid`` is to be redacted: its
-        template is unknown, or the resource owning it is tainted."""
-        if sid not in self._whole:
-            if self._of(sid) is None:
-                self._whole[sid] = True
-            else:
-                owner = self.owner.get(sid)
-                self._whole[sid] = bool(
-                    owner and owner[0] not in _seen and
-                    self.attributes(*owner, _seen=_seen + (sid,)))
-        return self._whole[sid]
-
-    def attributes(self, sid, name, _seen=()):
-        return self.whole_stack(sid, _seen) or name in self._of(sid)[0]
-
-    def metadata(self, sid, name):
-        return self.whole_stack(sid) or name in self._of(sid)[1]
+#: ``(attributes, metadata)`` names of a template's resources that carry a
+#: secret (:func:`heatplug.stack_secrets.tainted`).
+tainted = stack_secrets.tainted
 
 
 def _stack_and_nested(resource):
@@ -568,7 +501,7 @@ def _stack_and_nested(resource):
     return stack, nested
 
 
-def _resource_rows(res, secrets):
+def _resource_rows(res, secrets, secret_configs=frozenset()):
     """The rows of one resource, one list per table (in TABLE_NAMES order);
     raises on a malformed resource.
 
@@ -608,9 +541,27 @@ def _resource_rows(res, secrets):
         meta = [(sid, name, key,
                  redact.REDACTED if metadata[key] is not None and (
                      hide or redact.is_secret_key(key))
-                 else scrub(metadata[key]))
+                 else scrub(_pushed(key, metadata[key], secret_configs)))
                 for key in sorted(metadata, key=str)]
     return main, required, links, attrs, meta
+
+
+#: What a config pushed into a server's ``deployments`` metadata carries that
+#: a stack's secret can reach.
+PUSHED_SECRET_KEYS = ("config", "inputs", "options")
+
+
+def _pushed(key, value, secret_configs):
+    """A server's ``deployments`` metadata (the configs Heat derived for its
+    deployments) with the body, inputs and options of each config in
+    ``secret_configs`` (a stack built it from its secrets) redacted."""
+    if key != "deployments" or not secret_configs or \
+            not isinstance(value, list):
+        return value
+    return [{k: redact.REDACTED if k in PUSHED_SECRET_KEYS and v is not None
+             else v for k, v in item.items()}
+            if isinstance(item, dict) and item.get("id") in secret_configs
+            else item for item in value]
 
 
 TABLE_NAMES = ("resources", "resources_required_by", "resources_links",
@@ -622,11 +573,13 @@ def heatplug_translate(raw):
     rows = translation.Rows(*TABLE_NAMES)
     raw = raw or {}
     resources = [r for r in raw.get("resources") or () if isinstance(r, dict)]
-    secrets = _Secrets(resources, raw.get("templates"))
+    secrets = stack_secrets.ResourceSecrets(
+        resources, raw.get("templates"), orphans=raw.get("orphans"))
+    secret_configs = frozenset(raw.get("secret_configs") or ())
     tables = [rows[name] for name in TABLE_NAMES]
     for res in raw.get("resources") or ():
         try:
-            out = _resource_rows(res, secrets)
+            out = _resource_rows(res, secrets, secret_configs)
         except Exception:
             # Malformed: translate it again under rows.record(), which skips
             # and reports it (translation is pure: it fails the same way).
@@ -636,7 +589,7 @@ def heatplug_translate(raw):
                                       context.link(res, "stack"))
             out = None
             with rows.record("resource", ident):
-                out = _resource_rows(res, secrets)
+                out = _resource_rows(res, secrets, secret_configs)
             if out is None:
                 continue
         for table, table_rows in zip(tables, out):

@@ -13,6 +13,16 @@ The configs Heat derives for each deployment carry the deployment's input
 *values* (``deploy_*`` inputs, including ``deploy_password`` and signed
 signal URLs for signalling deployments): every input value and default goes
 through :mod:`heatplug.redact`, by input name.
+
+A config a stack built from its secrets (a hidden or secret-named parameter,
+a RandomString's value, a secret flowing into a nested stack: the body of a
+``SoftwareConfig`` made with ``str_replace`` from a hidden parameter, a
+``CloudConfig`` writing it to a file, the config Heat derived for a
+deployment whose input values carry it) has its body, its option values and
+the default and value of every input but Heat's own ``deploy_*`` ones
+redacted whole (:func:`heatplug.stack_secrets.software_secrets`, which reads
+the shared resource lists and templates: no extra call when the
+``resources`` family is enabled; ``secret`` in the fetched record).
 """
 
 import logging
@@ -22,6 +32,7 @@ from heatclient import exc as heat_exc
 import heatplug
 from heatplug import context
 from heatplug import redact
+from heatplug import stack_secrets
 from heatplug import translation
 
 LOG = logging.getLogger(__name__)
@@ -127,10 +138,14 @@ def heatplug_fetch(ctx):
         del details[gone]
     ctx.map(lambda cid: _show(ctx, details, cid),
             [c["id"] for c in configs if c.get("id") and c["id"] not in details])
+    secret = stack_secrets.secret_ids(
+        ctx, "configs", [c.get("id") for c in configs if c.get("id")])
     out = []
     for config in configs:
         if config.get("id") in details:
             out.append(dict(config, **details[config["id"]]))
+            if config["id"] in secret:
+                out[-1]["secret"] = True
         elif config.get("id") is None:
             out.append(config)      # translate counts it as malformed
     return out
@@ -138,13 +153,21 @@ def heatplug_fetch(ctx):
 
 # -- translate ---------------------------------------------------------------
 
-def _io_value(io, key):
-    """An input's default or value, redacted when the input is secret."""
+def _io_value(io, key, secret=False):
+    """An input's default or value, redacted when the input is secret, or
+    when the config is and the input is not one of Heat's ``deploy_*``."""
     val = io.get(key)
     if val is None:
         return None
-    return redact.scrub_inside(redact.value(
-        io.get("name"), val, hidden=io.get("hidden") is True))
+    name = io.get("name")
+    hidden = io.get("hidden") is True or secret and \
+        not stack_secrets.heat_input(name)
+    return redact.scrub_inside(redact.value(name, val, hidden=hidden))
+
+
+def _hidden(val):
+    """:data:`heatplug.redact.REDACTED` in place of a value, None kept."""
+    return None if val is None else redact.REDACTED
 
 
 @heatplug.hookimpl
@@ -158,14 +181,17 @@ def heatplug_translate(raw):
             cid = config["id"]
             if not cid:
                 raise ValueError("no id")
+            secret = config.get("secret") is True
+            body = config.get("config")
             rows.add("software_configs", cid, config.get("name"),
                      config.get("group"), config.get("creation_time"),
-                     redact.scrub_inside(config.get("config")),
+                     _hidden(body) if secret else redact.scrub_inside(body),
                      config.get("project"))
             for io in config.get("inputs") or ():
                 rows.add("software_configs_inputs", cid, io["name"],
                          io.get("type"), io.get("description"),
-                         _io_value(io, "default"), _io_value(io, "value"),
+                         _io_value(io, "default", secret),
+                         _io_value(io, "value", secret),
                          io.get("replace_on_change"))
             for io in config.get("outputs") or ():
                 rows.add("software_configs_outputs", cid, io["name"],
@@ -176,5 +202,6 @@ def heatplug_translate(raw):
                 raise TypeError("options is a %s" % type(options).__name__)
             for key in sorted(options, key=str):
                 rows.add("software_configs_options", cid, key,
-                         redact.scrub_inside(redact.value(key, options[key])))
+                         redact.scrub_inside(redact.value(
+                             key, options[key], hidden=secret)))
     return rows

@@ -14,10 +14,18 @@ signed URLs, Zaqar queue ids, anything the template passes), and outputs
 carry whatever the server printed: every value goes through
 :mod:`heatplug.redact`, and signed URLs and credential-named
 ``key=value`` are redacted inside text too (``redact.scrub_inside``).
+
+A deployment a stack built from its secrets (its ``input_values``, or the
+config it deploys, depend on a hidden or secret-named parameter or a
+RandomString's value, :func:`heatplug.stack_secrets.software_secrets`) has
+every input value but Heat's own ``deploy_*`` ones redacted whole
+(``secret`` in the fetched record).  Output values are what the server
+signalled: scrubbed as text, not followed.
 """
 
 import heatplug
 from heatplug import redact
+from heatplug import stack_secrets
 from heatplug import translation
 
 SOURCE = "GET /v1/{project}/software_deployments (software_deployments.list)"
@@ -63,8 +71,12 @@ def heatplug_tables():
 @heatplug.hookimpl
 def heatplug_fetch(ctx):
     # Shared: the resources family reads the same list (which resources a
-    # deployment names as its server).
-    return ctx.software_deployments()
+    # deployment names as its server).  Copies where marked: the list is.
+    deployments = ctx.software_deployments()
+    secret = stack_secrets.secret_ids(
+        ctx, "deployments", [d.get("id") for d in deployments if d.get("id")])
+    return [dict(d, secret=True) if d.get("id") in secret else d
+            for d in deployments]
 
 
 def redacted(key, val):
@@ -72,14 +84,17 @@ def redacted(key, val):
     return redact.scrub_inside(redact.value(key, val))
 
 
-def _values(rows, table, owner, mapping):
+def _values(rows, table, owner, mapping, secret=False):
     if mapping is None:
         return
     if not isinstance(mapping, dict):
         raise TypeError("%s is a %s, not a map" % (table,
                                                    type(mapping).__name__))
     for key in sorted(mapping, key=str):
-        rows.add(table, owner, key, redacted(key, mapping[key]))
+        val = mapping[key]
+        if secret and val is not None and not stack_secrets.heat_input(key):
+            val = redact.REDACTED
+        rows.add(table, owner, key, redacted(key, val))
 
 
 @heatplug.hookimpl
@@ -99,7 +114,7 @@ def heatplug_translate(raw):
                      redact.scrub_inside(dep.get("status_reason")),
                      dep.get("creation_time"), dep.get("updated_time"))
             _values(rows, "software_deployments_input_values", did,
-                    dep.get("input_values"))
+                    dep.get("input_values"), dep.get("secret") is True)
             _values(rows, "software_deployments_output_values", did,
                     dep.get("output_values"))
     return rows

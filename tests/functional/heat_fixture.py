@@ -44,12 +44,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def _run(args, timeout):
+def _run(args, timeout, env=None):
     try:
         proc = subprocess.run([SCRIPT] + args, stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True,
-                              timeout=timeout)
+                              timeout=timeout, env=env)
     except subprocess.TimeoutExpired as exc:
         raise LocalHeatError('tools/local-heat %s timed out after %ss:\n%s'
                              % (' '.join(args), timeout, exc.output or ''))
@@ -68,14 +68,19 @@ class LocalHeat:
     :param isolated_projects: make no project a cloud admin, so each
         ``X-Auth-Project`` sees only its own stacks.
     :param keep_state: keep the state dir (log, database) after ``stop()``.
+    :param extra_conf: heat.conf text appended to the generated one (section
+        headers included, e.g. ``"[DEFAULT]\nmax_events_per_stack = 20\n"``;
+        ``tools/heat_config.py``, ``HEATPLUG_HEAT_EXTRA_CONF``); None: the
+        default configuration.
     """
 
     #: seconds allowed for install (first use) plus start-up
     start_timeout = 1200
 
     def __init__(self, fast=True, rpc_poll=None, isolated_projects=False,
-                 keep_state=False):
+                 keep_state=False, extra_conf=None):
         self.fast = fast
+        self.extra_conf = extra_conf
         self.rpc_poll = rpc_poll
         self.isolated_projects = isolated_projects
         self.keep_state = keep_state
@@ -109,13 +114,17 @@ class LocalHeat:
             options += ['--rpc-poll', str(self.rpc_poll)]
         if self.isolated_projects:
             options.append('--isolated-projects')
+        env = dict(os.environ)
+        env.pop('HEATPLUG_HEAT_EXTRA_CONF', None)
+        if self.extra_conf:
+            env['HEATPLUG_HEAT_EXTRA_CONF'] = self.extra_conf
         last_error = None
         for _ in range(3):   # the free port may be taken before Heat binds it
             port = free_port()
             try:
                 _run(['start', '--port', str(port),
                       '--state-dir', self.state_dir] + options,
-                     self.start_timeout)
+                     self.start_timeout, env)
             except LocalHeatError as exc:
                 last_error = exc
                 if 'Address already in use' not in str(exc):

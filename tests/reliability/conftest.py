@@ -54,6 +54,8 @@ CANARY = {
     # root stack it makes, and that stack's hidden default climbing out
     "remote_handed": "canary-remote-handed-%s" % uuid.uuid4().hex[:8],
     "remote_default": "canary-remote-default-%s" % uuid.uuid4().hex[:8],
+    # a hidden parameter a stack hands to software (SOFTWARE below)
+    "software_hidden": "canary-software-hidden-%s" % uuid.uuid4().hex[:8],
     # credentials inside free text: a config's script, a deployment's stdout
     "script_password": "canary-script-password-%s" % uuid.uuid4().hex[:8],
     "stdout_password": "canary-stdout-password-%s" % uuid.uuid4().hex[:8],
@@ -185,6 +187,57 @@ REMOTE = {
         "far2_name": {"value": {"get_attr": ["far2", "stack_name"]}}},
 }
 
+#: A stack handing a hidden parameter, and a RandomString's value, to
+#: software under innocent names: a script built with str_replace, a
+#: cloud-config writing it to a file, a deployment's input values, a
+#: structured deployment (Heat substitutes the input into the derived
+#: config's body).  Heat shows it in the configs, the configs it derives
+#: for the deployments, the deployments and the server's metadata:
+#: test_secrets_a_stack_hands_to_software.
+SOFTWARE = {
+    "heat_template_version": "2018-08-31",
+    "description": "canary - secrets handed to software configs",
+    "parameters": {"dbpass": {"type": "string", "hidden": True}},
+    "resources": {
+        "server": {"type": "OS::Heat::DeployedServer", "properties": {
+            "software_config_transport": "POLL_SERVER_HEAT"}},
+        "token": {"type": "OS::Heat::RandomString",
+                  "properties": {"length": 24}},
+        "script": {"type": "OS::Heat::SoftwareConfig", "properties": {
+            "group": "script", "inputs": [{"name": "conn"},
+                                          {"name": "word"}],
+            "config": {"str_replace": {
+                "template": "#!/bin/sh\nmysql -u root -pDBP\n",
+                "params": {"DBP": {"get_param": "dbpass"}}}}}},
+        "cloud": {"type": "OS::Heat::CloudConfig", "properties": {
+            "cloud_config": {"write_files": [{
+                "path": "/etc/app.conf",
+                "content": {"get_param": "dbpass"}}]}}},
+        "plain": {"type": "OS::Heat::SoftwareConfig", "properties": {
+            "group": "script", "config": "#!/bin/sh\necho plain\n",
+            "inputs": [{"name": "conn"}, {"name": "word"}]}},
+        "deploy": {"type": "OS::Heat::SoftwareDeployment", "properties": {
+            "config": {"get_resource": "plain"},
+            "server": {"get_resource": "server"},
+            "signal_transport": "NO_SIGNAL",
+            "input_values": {"conn": {"get_param": "dbpass"},
+                             "word": {"get_attr": ["token", "value"]}}}},
+        "sconfig": {"type": "OS::Heat::StructuredConfig", "properties": {
+            "group": "Heat::Ungrouped", "config": {"db": {
+                "get_input": "dbconn"}}, "inputs": [{"name": "dbconn"}]}},
+        "sdeploy": {"type": "OS::Heat::StructuredDeployment", "properties": {
+            "config": {"get_resource": "sconfig"},
+            "server": {"get_resource": "server"},
+            "signal_transport": "NO_SIGNAL",
+            "input_values": {"dbconn": {"get_param": "dbpass"}}}},
+        "fine": {"type": "OS::Heat::SoftwareDeployment", "properties": {
+            "config": {"get_resource": "plain"},
+            "server": {"get_resource": "server"},
+            "signal_transport": "NO_SIGNAL",
+            "input_values": {"conn": "plain-conn", "word": "plain-word"}}},
+    },
+}
+
 
 @pytest.fixture(scope="session")
 def heat_url(local_heat):
@@ -201,6 +254,8 @@ def _plant_canaries(heat):
     functional.create_stack(heat, "canary-climb", CLIMB, files=CLIMB_FILES)
     functional.create_stack(heat, "canary-remote", REMOTE,
                             parameters={"secret": CANARY["remote_handed"]})
+    functional.create_stack(heat, "canary-software", SOFTWARE,
+                            parameters={"dbpass": CANARY["software_hidden"]})
     config = heat.software_configs.create(
         name="canary-config", group="script",
         config="#!/bin/sh\nexport DB_PASSWORD=%s\ncurl -X POST '%s'\n" % (

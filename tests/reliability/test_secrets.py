@@ -178,6 +178,55 @@ def test_secrets_crossing_os_heat_stack(local_heat, heat, population,
                     "own": redact.REDACTED}
 
 
+def test_secrets_a_stack_hands_to_software(local_heat, heat, population,
+                                           tmp_path):
+    """A hidden parameter (and a RandomString's value) handed to software
+    configs and deployments under innocent names: Heat shows them in the
+    configs, the configs it derives, the deployments and the server's
+    metadata; heatplug in none, and still shows what carries no secret."""
+    hidden = rconf.CANARY["software_hidden"]
+    ident = "canary-software/%s" % heat.stacks.get("canary-software").id
+    res = {r.resource_name: r for r in heat.resources.list(ident)}
+    token = heat.resources.get(ident, "token").attributes["value"]
+    deployments = {d.id: d.to_dict() for d in
+                   heat.software_deployments.list()}
+    configs = {c.id: heat.software_configs.get(c.id).to_dict()
+               for c in heat.software_configs.list()}
+    deploy = deployments[res["deploy"].physical_resource_id]
+    assert deploy["input_values"]["conn"] == hidden
+    assert deploy["input_values"]["word"] == token
+    for name in ("script", "cloud"):
+        assert hidden in json.dumps(
+            configs[res[name].physical_resource_id]["config"])
+    derived = configs[deployments[res["sdeploy"].physical_resource_id][
+        "config_id"]]
+    assert hidden in json.dumps(derived["config"])          # {"db": ...}
+    assert hidden in json.dumps(heat.resources.metadata(ident, "server"))
+
+    result = rconf.make_poller(tmp_path, local_heat.endpoint).poll()
+    assert result.ok, result.errors
+    text = rconf.as_json(result)
+    assert not leaks(text, token)
+    inputs = {(r[0], r[1]): r[2] for r in
+              result.tables["software_deployments_input_values"].rows}
+    fine = res["fine"].physical_resource_id
+    assert inputs[(fine, "conn")] == "plain-conn"
+    assert inputs[(fine, "word")] == "plain-word"
+    assert inputs[(deploy["id"], "conn")] == redact.REDACTED
+    # Heat's own inputs of a secret deployment's derived config: redacted
+    # by name only
+    derived_inputs = {r[1]: r[5] for r in
+                      result.tables["software_configs_inputs"].rows
+                      if r[0] == deploy["config_id"]}
+    assert derived_inputs["conn"] == redact.REDACTED
+    assert derived_inputs["deploy_server_id"] == \
+        res["server"].physical_resource_id
+    bodies = {r[0]: r[4] for r in result.tables["software_configs"].rows}
+    assert bodies[res["plain"].physical_resource_id] == \
+        "#!/bin/sh\necho plain\n"
+    assert bodies[res["script"].physical_resource_id] == redact.REDACTED
+
+
 def test_no_canary_in_tables_json_or_debug_logs(local_heat, population,
                                                 tmp_path):
     conf = rconf.write_conf(tmp_path / "noauth.conf", local_heat.endpoint)

@@ -410,13 +410,15 @@ def test_events_changed_only_and_full_refresh(run, heat):
     assert heat.calls["events.list"] == 2       # only poll 1 listed
     assert sorted(second.tables["events"].rows) == \
         sorted(first.tables["events"].rows)
-    # beta changes: only its tree is listed, from its marker.
+    # beta changes: only its tree is listed, from its marker; it got a new
+    # event, so its oldest event is read to tell whether Heat pruned any.
     heat.add_event("b", "r", "phys-b", "UPDATE_COMPLETE", 30)
     heat.by_id("b")["updated_time"] = "2030-01-01T00:00:00Z"
     heat.log.clear()
     third = poller.poll()                       # poll 3
-    assert [(i, kw.get("marker")) for k, i, kw in heat.log
-            if k == "events.list"] == [("beta/b", "e-b-10")]
+    assert [(i, kw.get("marker"), kw.get("limit")) for k, i, kw in heat.log
+            if k == "events.list"] == [("beta/b", "e-b-10", 500),
+                                       ("beta/b", None, 1)]
     assert len(third.tables["events"].rows) == 10
     assert heat.calls["events.get"] == 4
     # Poll 4 is a full refresh: every tree from its first event, no new
@@ -630,9 +632,12 @@ def test_another_projects_tree_is_read_a_stack_at_a_time(run, conf, pm,
     second = poller.poll()
     assert len(second.tables["events"].rows) == 10
     if projects_listed:
-        # Incremental, stack by stack, from each stack's own marker.
+        # Incremental, stack by stack, from each stack's own marker; the
+        # stack that got a new event is checked for pruned ones (its oldest
+        # event, limit=1).
         assert _events_lists(heat) == [
             ("alpha-group-x1y2z3/an", None, "e-an-6"),
+            ("alpha-group-x1y2z3/an", None, None),
             ("alpha/a", None, "e-a-2"), ("beta/b", None, "e-b-10")]
 
 
