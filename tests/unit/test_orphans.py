@@ -23,15 +23,15 @@ import pytest
 
 import heatplug
 from heatplug import context
-from heatplug import core
 from heatplug import redact
 from heatplug.plugins import events as events_family
 from heatplug.plugins import resources as resources_family
-from tests.unit.conftest import StaticAuth
 from tests.unit.test_modes import TreeHeat
 from tests.unit.test_modes import _calls
 from tests.unit.test_modes import _link
 from tests.unit.test_modes import _stack
+# the Poller factory over this module's heat fixture
+from tests.unit.test_modes import run  # noqa: F401
 
 VALUE = {"heat_template_version": "2018-08-31",
          "resources": {"r": {"type": "OS::Heat::Value",
@@ -94,18 +94,6 @@ class OrphanHeat(TreeHeat):
 def heat():
     return OrphanHeat()
 
-
-@pytest.fixture
-def run(conf, pm, heat):
-    pm.register(StaticAuth(heat), name="static-auth")
-
-    def make(*families, **options):
-        for key, value in options.items():
-            conf.set_override(key, value, "heatplug")
-        for name, family in families:
-            pm.register(family, name=name)
-        return core.Poller(conf, pm)
-    return make
 
 
 def _poll(poller):
