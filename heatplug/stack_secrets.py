@@ -42,6 +42,30 @@ def _stack_of(href):
     return name, sid
 
 
+def owners(resources):
+    """``{stack id: (owner's stack id, resource name)}`` from Heat's
+    resource lists: each resource's ``nested`` link names the stack it owns
+    (template resources, groups, ...), and an ``OS::Heat::Stack``'s
+    physical id the root stack it made
+    (``heat_templates.REMOTE_STACK_TYPES``).  Exact, where Heat's naming of
+    nested stacks is not (it shortens names over 255 characters)."""
+    result = {}
+    for res in resources:
+        try:
+            nested = context.link(res, "nested")
+            if nested:
+                nested = stack_of(nested)[1]
+            elif res.get("resource_type") in \
+                    heat_templates.REMOTE_STACK_TYPES:
+                nested = res.get("physical_resource_id")
+            if nested:
+                result[nested] = (stack_of(context.link(res, "stack"))[1],
+                                  res["resource_name"])
+        except (TypeError, ValueError, KeyError, AttributeError):
+            continue
+    return result
+
+
 def tainted(template, seeds=()):
     """``(attributes, metadata)``: names of the resources of ``template``
     whose definition depends on a hidden or secret-named parameter or on a
@@ -73,21 +97,7 @@ class ResourceSecrets:
         self.orphans = frozenset(orphans) if isinstance(
             orphans, (list, tuple, set, frozenset)) else frozenset()
         self.generated = generated
-        self.owner = {}          # nested stack id -> (stack id, name)
-        for res in resources:
-            try:
-                nested = context.link(res, "nested")
-                if nested:
-                    nested = stack_of(nested)[1]
-                elif res.get("resource_type") in \
-                        heat_templates.REMOTE_STACK_TYPES:
-                    nested = res.get("physical_resource_id")
-                if nested:
-                    self.owner[nested] = (
-                        stack_of(context.link(res, "stack"))[1],
-                        res["resource_name"])
-            except (TypeError, ValueError, KeyError, AttributeError):
-                continue
+        self.owner = owners(resources)   # stack id -> (stack id, name)
         self.nested = heat_templates.NestedSecrets(
             self.templates, {child: (parent, name) for child, (parent, name)
                              in self.owner.items()})

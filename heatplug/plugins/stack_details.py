@@ -34,12 +34,16 @@ Secrets:
 - Heat masks a hidden parameter only in the stack that declares it: a
   secret a parent passes into a nested stack's non-hidden parameter shows
   in the nested stack's detail, parameters and outputs.  A nested stack
-  whose owning resource (found by Heat's ``<parent>-<resource>-<suffix>``
-  naming; unknown counts as tainted) depends on a secret of its parent, and
-  every stack below it, has *every* parameter and output redacted
+  whose owning resource (from Heat's ``<parent>-<resource>-<suffix>``
+  naming; where that tells none, or a name the parent's template lacks, as
+  when Heat shortened a name over 255 characters, from the shared resource
+  lists' ``nested`` links, :func:`heatplug.stack_secrets.owners`; still
+  unknown counts as tainted) depends on a secret of its parent, and every stack
+  below it, has *every* parameter and output redacted
   (``inherits_secret`` in the fetched record).
 - ``OS::Heat::Stack`` makes a root stack, which the stack list does not
-  link to its owner: :func:`remote_owners` links it by Heat's naming, so
+  link to its owner: :func:`remote_owners` links it by Heat's naming (or
+  the resource's physical id, when the resource lists are read), so
   secrets flow into it and out of it as for a nested stack; one that is
   not listed (another region or cloud) is unknown, and every output that
   reads its resource's attributes is redacted.  The template of a stack a
@@ -60,6 +64,7 @@ import heatplug
 from heatplug import context
 from heatplug import heat_templates
 from heatplug import redact
+from heatplug import stack_secrets
 from heatplug import translation
 
 LOG = logging.getLogger(__name__)
@@ -174,14 +179,27 @@ def heatplug_fetch(ctx):
               and (record.get("outputs") or
                    _secret_params(record.get("parameters")))]
     templates, asked = {}, set()
-    nested_owners = {
-        sid: (s["parent"], context.owning_resource(s, by_id[s["parent"]]))
-        for sid, s in by_id.items() if s.get("parent") in by_id}
     may_own = _owner_names(by_id)
+
+    def resolve(linked):
+        nested = {sid: linked.get(sid) or (
+            s["parent"], context.owning_resource(s, by_id[s["parent"]]))
+            for sid, s in by_id.items() if s.get("parent") in by_id}
+        return _checked(_with_linked(
+            dict(nested, **remote_owners(by_id, templates)), linked),
+            templates)
+
+    linked = None
     while True:
         asked.update(s["id"] for s in wanted)
         templates.update(ctx.templates(wanted) if wanted else {})
-        owners = dict(nested_owners, **remote_owners(by_id, templates))
+        owners = resolve(linked or {})
+        if linked is None and any(name is None for sid, (_, name)
+                                  in owners.items() if sid in by_id):
+            # A name that does not tell its owner (Heat shortens names over
+            # 255 characters): the resource lists' links do.
+            linked = _linked_owners(ctx, by_id)
+            owners = resolve(linked)
         inherits = _inherited_secrets(stacks, fresh, templates, owners)
         # A stack a secret flows into hands it on to the stacks its
         # OS::Heat::Stack resources made, which only its template tells.
@@ -215,6 +233,52 @@ def _seeds(seeds):
         return "*"
     return {name: None if outputs is None else sorted(outputs)
             for name, outputs in seeds.items()} or None
+
+
+def _linked_owners(ctx, by_id):
+    """``{stack id: (owner's stack id, resource name)}`` of the listed
+    stacks, from the shared resource lists (exact:
+    :func:`heatplug.stack_secrets.owners`; no call of this family's).  When
+    they cannot be read this poll, ``{}``: Heat's naming then tells
+    owners, except for names Heat shortened."""
+    try:
+        found = stack_secrets.owners(ctx.resources())
+    except Exception as exc:
+        LOG.warning("stack_details: resource lists not read (%s: %s): "
+                    "nested stacks' owners told by their names",
+                    type(exc).__name__, exc)
+        return {}
+    return {sid: owner for sid, owner in found.items()
+            if sid in by_id and owner[0] in by_id}
+
+
+def _checked(owners, templates):
+    """``owners`` with every resource name its owner's template (when
+    known) does not have made None: a name misread from a stack name Heat
+    shortened is an owner that cannot be told, not another resource."""
+    out = {}
+    for sid, (pid, name) in owners.items():
+        template = templates.get(pid)
+        if name is not None and isinstance(template, dict):
+            try:
+                if name not in heat_templates.section(
+                        template, "resources", "Resources"):
+                    name = None
+            except TypeError:
+                name = None
+        out[sid] = (pid, name)
+    return out
+
+
+def _with_linked(owners, linked):
+    """``owners`` (told by names) corrected by ``linked`` (told by links):
+    a link wins, and a stand-in for an unlisted stack
+    (:func:`remote_owners`) goes when a link names that stack."""
+    found = set(linked.values())
+    owners = {sid: owner for sid, owner in owners.items()
+              if not ("/" in sid and owner in found)}
+    owners.update(linked)
+    return owners
 
 
 def remote_owners(by_id, templates):

@@ -77,6 +77,12 @@ class FakeCtx:
     def stacks(self):
         return self._stacks
 
+    #: what ``resources()`` answers: Heat's resource lists
+    resource_list = ()
+
+    def resources(self):
+        return list(self.resource_list)
+
     def shared(self, key, factory):
         return factory()
 

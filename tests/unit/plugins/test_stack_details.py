@@ -454,3 +454,60 @@ def test_a_stack_a_secret_flows_into_shows_its_template_for_os_heat_stack():
         stack_details.heatplug_fetch(FakeCtx(listed, heat)))
     assert "handed-secret" not in json.dumps(rows)
     assert sorted(i.split("/")[1] for i in heat.templates) == ["f", "m", "t"]
+
+
+def test_owners_come_from_resource_links_where_heat_shortened_the_name():
+    """Heat shortens a nested stack's name over 255 characters (first two
+    characters, '-', the end): the name no longer tells its owner.  The
+    shared resource lists' ``nested`` links do, so a hidden parameter
+    handed down under a long resource name is still redacted below."""
+    long_name = "r" * 244
+    parent = {"heat_template_version": "2018-08-31",
+              "parameters": {"secret": {"type": "string", "hidden": True}},
+              "resources": {
+                  long_name: {"type": "child.yaml", "properties": {
+                      "word": {"get_param": "secret"}}},
+                  "plain": {"type": "child.yaml",
+                            "properties": {"word": "visible"}}}}
+    child = {"parameters": {"word": {"type": "string"}},
+             "outputs": {"echo": {"value": {"get_param": "word"}}}}
+    base = {"description": "", "template_description": "",
+            "timeout_mins": None, "disable_rollback": True,
+            "capabilities": [], "notification_topics": []}
+    full = "ab-%s-abcdefghijkl" % long_name
+    shortened = "ab-" + full[-252:]          # Heat's reduced name
+    details = [
+        dict(base, id="p", parameters={"secret": "******"}, outputs=[],
+             template=parent),
+        dict(base, id="n1", parameters={"word": "handed-secret"},
+             outputs=[{"output_key": "echo",
+                       "output_value": "handed-secret"}], template=child),
+        dict(base, id="n2", parameters={"word": "visible"},
+             outputs=[{"output_key": "echo", "output_value": "visible"}],
+             template=child)]
+    listed = [{"id": sid, "stack_name": name, "parent": parent_id,
+               "stack_status": "CREATE_COMPLETE",
+               "stack_status_reason": "done", "updated_time": None}
+              for sid, name, parent_id in (
+                  ("p", "ab", None), ("n1", shortened, "p"),
+                  ("n2", "ab-plain-mnopqrstuvwx", "p"))]
+
+    def res(name, nested):
+        return {"resource_name": name, "links": [
+            {"rel": "stack", "href": "http://h/v1/a/stacks/ab/p"},
+            {"rel": "nested", "href": "http://h/v1/a/stacks/x/%s" % nested}]}
+
+    def rows(resource_list):
+        ctx = FakeCtx(listed, FakeStacks(details))
+        ctx.resource_list = resource_list
+        out = stack_details.heatplug_translate(
+            stack_details.heatplug_fetch(ctx))
+        return {(r[0], r[1]): r[2] for r in out["stack_parameters"]}
+
+    linked = rows([res(long_name, "n1"), res("plain", "n2")])
+    assert linked[("n1", "word")] == redact.REDACTED
+    assert linked[("n2", "word")] == "visible"
+    # by names alone, the shortened one's owner cannot be told: redacted
+    named = rows([])
+    assert named[("n1", "word")] == redact.REDACTED
+    assert named[("n2", "word")] == "visible"
