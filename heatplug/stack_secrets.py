@@ -213,12 +213,16 @@ def software_secrets(ctx, templates=None):
             resources, ctx.templates(ctx.stacks()) if templates is None
             else templates, orphans=context.orphans(ctx.stacks()),
             generated=True)
+        linked = {r.get("physical_resource_id") for r in resources}
         deployments = {d.get("id") for d in ctx.software_deployments()
                        if d.get("id") in tainted}
         configs = tainted | {d.get("config_id")
                              for d in ctx.software_deployments()
                              if d.get("id") in deployments}
-        return {"configs": configs, "deployments": deployments}
+        linked |= {d.get("config_id") for d in ctx.software_deployments()
+                   if d.get("id") in linked}
+        return {"configs": configs, "deployments": deployments,
+                "linked": linked}
 
     return ctx.shared("software_secrets", compute)
 
@@ -233,10 +237,19 @@ def secret_ids(ctx, kind, ids):
     poll stand, kept in ``ctx.cache``, and an id it has not judged yet
     counts as secret: the family still publishes, redacting more, never
     less.
+
+    An id new since the family's last poll that no resource links (made
+    through the API, or by a stack in the moment between the poll's
+    resource lists and its software lists) is redacted for that poll; the
+    next poll links it to its stack or shows it.  Not on the family's first
+    poll, which would redact every config made through the API.
     """
     ids = set(ids)
     try:
-        secret = software_secrets(ctx)[kind] & ids
+        found = software_secrets(ctx)
+        secret = found[kind] & ids
+        if "judged" in ctx.cache:
+            secret |= ids - ctx.cache["judged"] - found["linked"]
     except Exception as exc:
         judged = ctx.cache.get("judged", set())
         secret = {i for i in ids if i not in judged} | (

@@ -205,6 +205,13 @@ def test_configs_are_read_once_ever(heat, poller, signal_stack):
     try:
         third, reads = _poll(poller)
         assert reads == 2
+        # New, and no stack's resource links it: a stack may be making it
+        # (its resource not listed yet), so it waits a poll, redacted.
+        assert [r for r in third["software_configs"] if r[0] == made.id] == [
+            (made.id, "f3-configs-new", "Heat::Ungrouped",
+             made.creation_time, redact.REDACTED, "admin")]
+        third, reads = _poll(poller)
+        assert reads == 1
         assert [r for r in third["software_configs"] if r[0] == made.id] == [
             (made.id, "f3-configs-new", "Heat::Ungrouped",
              made.creation_time, "echo new", "admin")]

@@ -151,3 +151,19 @@ def test_a_servers_pushed_configs_hide_what_a_secret_reached():
                     "options": redact.REDACTED}, pushed[1]]
     assert resources._pushed("other", pushed, {"derived-1"}) is pushed
     assert resources._pushed("deployments", "text", {"x"}) == "text"
+
+
+def test_a_new_unlinked_id_waits_one_poll():
+    """An id no resource links, new since the family's last poll, may be a
+    stack's in the making (its resource not listed yet): redacted for that
+    poll, judged on the next.  Not on the first poll."""
+    ctx = Ctx()
+    first = ["id-deploy", "id-fine", "api-1"]
+    assert stack_secrets.secret_ids(ctx, "deployments", first) == {
+        "id-deploy"}
+    # (each poll has its own shared reads: the fake computes them again)
+    second = first + ["api-2"]
+    assert stack_secrets.secret_ids(ctx, "deployments", second) == {
+        "id-deploy", "api-2"}
+    assert stack_secrets.secret_ids(ctx, "deployments", second) == {
+        "id-deploy"}
