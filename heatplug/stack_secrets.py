@@ -214,13 +214,13 @@ def software_secrets(ctx, templates=None):
             else templates, orphans=context.orphans(ctx.stacks()),
             generated=True)
         linked = {r.get("physical_resource_id") for r in resources}
-        deployments = {d.get("id") for d in ctx.software_deployments()
-                       if d.get("id") in tainted}
-        configs = tainted | {d.get("config_id")
-                             for d in ctx.software_deployments()
-                             if d.get("id") in deployments}
-        linked |= {d.get("config_id") for d in ctx.software_deployments()
-                   if d.get("id") in linked}
+        deployments, configs = set(), set(tainted)
+        for dep in ctx.software_deployments():
+            if dep.get("id") in tainted:
+                deployments.add(dep.get("id"))
+                configs.add(dep.get("config_id"))
+            if dep.get("id") in linked:
+                linked.add(dep.get("config_id"))
         return {"configs": configs, "deployments": deployments,
                 "linked": linked}
 

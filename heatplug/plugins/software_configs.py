@@ -165,11 +165,6 @@ def _io_value(io, key, secret=False):
     return redact.scrub_inside(redact.value(name, val, hidden=hidden))
 
 
-def _hidden(val):
-    """:data:`heatplug.redact.REDACTED` in place of a value, None kept."""
-    return None if val is None else redact.REDACTED
-
-
 @heatplug.hookimpl
 def heatplug_translate(raw):
     rows = translation.Rows("software_configs", "software_configs_inputs",
@@ -185,7 +180,8 @@ def heatplug_translate(raw):
             body = config.get("config")
             rows.add("software_configs", cid, config.get("name"),
                      config.get("group"), config.get("creation_time"),
-                     _hidden(body) if secret else redact.scrub_inside(body),
+                     redact.value("config", body, hidden=True) if secret
+                     else redact.scrub_inside(body),
                      config.get("project"))
             for io in config.get("inputs") or ():
                 rows.add("software_configs_inputs", cid, io["name"],

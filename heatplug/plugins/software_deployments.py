@@ -79,9 +79,9 @@ def heatplug_fetch(ctx):
             for d in deployments]
 
 
-def redacted(key, val):
-    """A value as it may appear in a row."""
-    return redact.scrub_inside(redact.value(key, val))
+def redacted(key, val, hidden=False):
+    """A value as it may appear in a row (``hidden``: redacted whole)."""
+    return redact.scrub_inside(redact.value(key, val, hidden=hidden))
 
 
 def _values(rows, table, owner, mapping, secret=False):
@@ -91,10 +91,9 @@ def _values(rows, table, owner, mapping, secret=False):
         raise TypeError("%s is a %s, not a map" % (table,
                                                    type(mapping).__name__))
     for key in sorted(mapping, key=str):
-        val = mapping[key]
-        if secret and val is not None and not stack_secrets.heat_input(key):
-            val = redact.REDACTED
-        rows.add(table, owner, key, redacted(key, val))
+        rows.add(table, owner, key, redacted(
+            key, mapping[key],
+            hidden=secret and not stack_secrets.heat_input(key)))
 
 
 @heatplug.hookimpl

@@ -179,14 +179,15 @@ def heatplug_fetch(ctx):
               and (record.get("outputs") or
                    _secret_params(record.get("parameters")))]
     templates, asked = {}, set()
-    may_own = _owner_names(by_id)
+    named = _named_roots(by_id)
+    may_own = _owner_names(named)
 
     def resolve(linked):
         nested = {sid: linked.get(sid) or (
             s["parent"], context.owning_resource(s, by_id[s["parent"]]))
             for sid, s in by_id.items() if s.get("parent") in by_id}
         return _checked(_with_linked(
-            dict(nested, **remote_owners(by_id, templates)), linked),
+            dict(nested, **remote_owners(by_id, templates, named)), linked),
             templates)
 
     linked = None
@@ -264,7 +265,7 @@ def _checked(owners, templates):
                 if name not in heat_templates.section(
                         template, "resources", "Resources"):
                     name = None
-            except TypeError:
+            except TypeError:       # a malformed name (unhashable)
                 name = None
         out[sid] = (pid, name)
     return out
@@ -281,7 +282,7 @@ def _with_linked(owners, linked):
     return owners
 
 
-def remote_owners(by_id, templates):
+def remote_owners(by_id, templates, named=None):
     """``{stack id: (owner's stack id, resource name)}`` for the root stacks
     that a resource of :data:`heatplug.heat_templates.REMOTE_STACK_TYPES`
     (OS::Heat::Stack) made, in a stack of ``templates``: told by Heat's
@@ -293,8 +294,10 @@ def remote_owners(by_id, templates):
     attributes counts as secret.
 
     :param by_id: the stack list, ``{id: stack}``.
+    :param named: :func:`_named_roots` of ``by_id``, when the caller has it.
     """
-    named = _named_roots(by_id)
+    if named is None:
+        named = _named_roots(by_id)
     result = {}
     for pid, template in templates.items():
         if pid not in by_id or not isinstance(template, dict):
@@ -326,12 +329,12 @@ def _named_roots(by_id):
     return named
 
 
-def _owner_names(by_id):
+def _owner_names(named):
     """The names a stack must have for a listed root stack to be named as
     one of its resources would name the stack it makes
-    (``<name>-<resource>-<suffix>``)."""
+    (``<name>-<resource>-<suffix>``); ``named``: :func:`_named_roots`."""
     result = set()
-    for key in _named_roots(by_id):
+    for key in named:
         result.update(key[:i] for i, char in enumerate(key)
                       if char == "-" and 0 < i < len(key) - 1)
     return result
