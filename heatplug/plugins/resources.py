@@ -522,7 +522,9 @@ def _resource_rows(res, secrets, secret_configs=frozenset()):
              get("creation_time"), get("updated_time"), get("description"),
              get("parent_resource"),
              stack_of(nested)[1] if nested else None)]
-    required = [(sid, name, other) for other in get("required_by") or ()]
+    # Heat lists required_by from a set: its order changes between answers
+    required = [(sid, name, other)
+                for other in sorted(get("required_by") or (), key=str)]
     links = [(sid, name, link.get("href"), link.get("rel"))
              for link in get("links") or ()]
     attributes = _mapping(get("attributes"), "attributes")

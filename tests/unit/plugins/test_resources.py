@@ -141,6 +141,17 @@ def test_required_by(rows):
     assert required_by("pop-simple", "greeting") == []
 
 
+def test_required_by_rows_do_not_follow_heats_order(raw):
+    """Heat lists ``required_by`` from a set, in an order that changes
+    between answers: the rows come in one order whatever it was."""
+    shuffled = copy.deepcopy(raw)
+    for res in shuffled["resources"]:
+        res["required_by"] = list(reversed(res.get("required_by") or ()))
+    assert family.heatplug_translate(shuffled)["resources_required_by"] == \
+        family.heatplug_translate(copy.deepcopy(raw))["resources_required_by"]
+    assert any(len(r.get("required_by") or ()) > 1 for r in raw["resources"])
+
+
 def test_attributes(rows):
     attrs = lambda s, n: child_rows(rows, "resources_attributes",  # noqa
                                     one(rows, s, n))
