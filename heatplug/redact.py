@@ -120,11 +120,40 @@ _KEYED = re.compile(
     r"""(?!["']?[A-Za-z][A-Za-z0-9_.-]*["']?\s*[:=])[^\s,;&{}\[\])"']+)""")
 # A command-line flag and the value after it on the same line: --password X,
 # --db-password 'X', -password X (Go's flags).  "--password=X" is _KEYED's.
-# Not a short flag glued to its value (mysql's -pX): nothing in "-pX" says
-# whether it is a password or other flags ("-pv"), so it is left alone.
+# Not a short flag glued to its value: nothing in "-pX" says whether it is a
+# password or other flags ("-pv"), except the command it is given to
+# (_COMMAND).
 _FLAG = re.compile(
     r"""(?<![\w-])(?P<flag>--?[A-Za-z][A-Za-z0-9_.-]*)(?P<sep>[ \t]+)"""
     r"""(?P<val>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|(?!-)[^\s"']+)""")
+_ARG = r"""(?P<val>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s"'`;|&]+)"""
+# Commands whose password argument has a shape no name gives away, and the
+# argument in each (a command runs to the end of its line, or to ; | &):
+# - mysql and its tools (mysqldump, mysqladmin, mariadb, ...): -pX, and
+#   mysqladmin's "password X" (set a new password);
+# - sshpass -p X (or -pX);
+# - curl -u user:X, --user user:X, --proxy-user user:X, -U user:X.
+_COMMAND = re.compile(
+    r"(?<![\w.-])(?P<cmd>mysql[\w-]*|mariadb[\w-]*|sshpass|curl)(?![\w.-])"
+    r"[^\n;|&]*")
+_COMMAND_ARGS = {
+    "mysql": re.compile(r"(?<=\s)(?P<flag>-p)" + _ARG),
+    "mysqladmin": re.compile(r"(?<=\s)(?P<flag>-p|password\s+(?![=:(]))" +
+                             _ARG),
+    "sshpass": re.compile(r"(?<=\s)(?P<flag>-p\s*)" + _ARG),
+    "curl": re.compile(
+        r"(?<=\s)(?P<flag>(?:-u|-U)\s*|--(?:proxy-)?user(?:\s+|=))"
+        r"""(?P<val>["']?[^\s"':]*:)(?P<pw>[^\s"']+)"""),
+}
+# A password piped to chpasswd: echo "user:X" | chpasswd, and a cloud-config
+# chpasswd list ("chpasswd:\n  list: |\n    user:X\n    user2:Y").
+_CHPASSWD_PIPE = re.compile(
+    r"""(?P<user>[\w.-]+:)(?P<pw>[^\s"':|]+)(?P<tail>["']?\s*\|\s*"""
+    r"""(?:sudo\s+)?chpasswd\b)""")
+_CHPASSWD_LIST = re.compile(
+    r"(?P<head>chpasswd:\s*\n(?P<indent>[ \t]+)list:\s*[|>]?[-+]?[ \t]*\n)"
+    r"(?P<body>(?:(?P=indent)[ \t]+[^\n]*(?:\n|$))+)")
+_CHPASSWD_ENTRY = re.compile(r"(?m)^(?P<user>\s*-?\s*[\w.-]+:)(?P<pw>\S+)")
 
 
 def _quoted(val):
@@ -148,6 +177,25 @@ def _flag(match):
                        _quoted(match.group("val")))
 
 
+def _command(match):
+    cmd = match.group("cmd")
+    family = cmd if cmd in _COMMAND_ARGS else (
+        "mysqladmin" if cmd.endswith("admin") else "mysql")
+    args = _COMMAND_ARGS[family]
+    if family == "curl":
+        return args.sub(lambda m: "%s%s%s" % (m.group("flag"), m.group("val"),
+                                              REDACTED), match.group(0))
+    return args.sub(lambda m: m.group("flag") + _quoted(m.group("val")),
+                    match.group(0))
+
+
+def _chpasswd(text):
+    text = _CHPASSWD_PIPE.sub(
+        lambda m: m.group("user") + REDACTED + m.group("tail"), text)
+    return _CHPASSWD_LIST.sub(lambda m: m.group("head") + _CHPASSWD_ENTRY.sub(
+        lambda e: e.group("user") + REDACTED, m.group("body")), text)
+
+
 def _url(match):
     url = match.group(0)
     if is_signed_url(url):
@@ -165,14 +213,21 @@ def scrub_text(text):
     - the values of credential-named keys (``password=x``,
       ``"api_key": "x"``, ``token: x``);
     - the value after a credential-named command-line flag
-      (``--password x``, ``--os-password x``); not mysql's ``-px``, which
-      cannot be told from other short flags."""
+      (``--password x``, ``--os-password x``);
+    - the password argument of commands whose password has no name:
+      mysql's ``-px`` and mysqladmin's ``password x``, ``sshpass -p x``,
+      ``curl -u user:x``, a ``user:x`` piped or listed to chpasswd."""
     if "://" in text:
         text = _URL.sub(_url, text)
     if "=" in text or ":" in text:
         text = _KEYED.sub(_keyed, text)
     if "-" in text:
         text = _FLAG.sub(_flag, text)
+    if "mysql" in text or "mariadb" in text or "sshpass" in text or \
+            "curl" in text:
+        text = _COMMAND.sub(_command, text)
+    if "chpasswd" in text:
+        text = _chpasswd(text)
     return text
 
 

@@ -142,12 +142,48 @@ def test_scrub_text_finds_passwords_in_urls_and_flags(given, expected):
     "mysql --user app --host db", "nova boot --key-name mykey vm1",
     "use --password --verbose", "mysql --password",
     "pop-nested-group-x7 uses pass-through -p 80",
-    # mysql's -pX: a password or other short flags glued together ("-pv"),
-    # nothing says which: left alone (a known gap)
-    "mysql -uapp -pCANARY-2c app",
+    # a short -p names no password but for the commands that say so
+    "ls -p | grep x", "tar -pxf a.tar", "mkdir -p /srv/mysql-data",
+    # those commands asked for a password, or given none
+    "mysql -u app -p app", "mysql -P 3306 -h db", "curl -u admin https://h",
+    "curl -fsSL https://h/x | sh", "sshpass -e ssh host",
+    "mysql: [Warning] Using a password on the command line",
+    "echo root | chpasswd",
 ])
 def test_scrub_text_keeps_what_is_not_a_password(text):
     assert redact.scrub_text(text) == text
+
+
+@pytest.mark.parametrize("given, expected", [
+    # mysql and its tools: -p glued to its value is the password
+    ("mysql -uapp -pCANARY-2c app", "mysql -uapp -p%s app" % R),
+    ("mysqldump -uroot -p'CANARY x' db > /tmp/db.sql; ls -p",
+     "mysqldump -uroot -p'%s' db > /tmp/db.sql; ls -p" % R),
+    ("/usr/bin/mariadb -h db -pCANARY", "/usr/bin/mariadb -h db -p%s" % R),
+    # mysqladmin sets a new one with a bare "password"
+    ("mysqladmin -u root password CANARY && echo ok",
+     "mysqladmin -u root password %s && echo ok" % R),
+    ('mysqladmin -u root password "CANARY"',
+     'mysqladmin -u root password "%s"' % R),
+    ("sshpass -p CANARY ssh host", "sshpass -p %s ssh host" % R),
+    ("sshpass -pCANARY scp a b", "sshpass -p%s scp a b" % R),
+    ("curl -u admin:CANARY https://h/x", "curl -u admin:%s https://h/x" % R),
+    ("curl -sS --user=admin:CANARY https://h",
+     "curl -sS --user=admin:%s https://h" % R),
+    ("curl --proxy-user 'px:CANARY' -x p https://h",
+     "curl --proxy-user 'px:%s' -x p https://h" % R),
+    # chpasswd, piped to and in a cloud-config
+    ('echo "root:CANARY" | chpasswd', 'echo "root:%s" | chpasswd' % R),
+    ("echo app:CANARY | sudo chpasswd", "echo app:%s | sudo chpasswd" % R),
+    ("#cloud-config\nchpasswd:\n  list: |\n    root:CANARY\n"
+     "    ubuntu:CANARY-2\n  expire: False\nruncmd:\n  - [ls, -p]\n",
+     "#cloud-config\nchpasswd:\n  list: |\n    root:%s\n    ubuntu:%s\n"
+     "  expire: False\nruncmd:\n  - [ls, -p]\n" % (R, R)),
+])
+def test_scrub_text_finds_the_password_argument_of_commands(given, expected):
+    assert redact.scrub_text(given) == expected
+    # a script, a status reason or an event's properties: all free text
+    assert redact.scrub_inside({"script": given}) == {"script": expected}
 
 
 def test_a_url_with_a_password_under_a_name_that_is_no_secret():
