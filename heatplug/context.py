@@ -38,6 +38,8 @@ secret analysis treats it as a nested stack whose owner cannot be told
 
 import concurrent.futures
 import contextvars
+import datetime
+import email.utils
 import logging
 import threading
 import urllib.parse
@@ -78,6 +80,28 @@ def stack_signature(stack):
         return None
     return (status, stack.get("stack_status_reason"),
             stack.get("updated_time"))
+
+
+def epoch(text):
+    """Seconds since the epoch of a Heat time (``2026-11-26T10:00:00Z``,
+    ``2026-11-26T10:00:00.123456``: UTC when no zone is given), or None
+    when it is not one."""
+    try:
+        when = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (AttributeError, TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.timestamp()
+
+
+def http_epoch(text):
+    """Seconds since the epoch of an HTTP date (``Thu, 26 Nov 2026
+    10:00:00 GMT``), or None when it is not one."""
+    try:
+        return email.utils.parsedate_to_datetime(text).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def stack_roots(stacks):
@@ -230,9 +254,23 @@ class PollContext:
         (Sahara's clusters, for one); Heat leaves them out of a list that
         does not ask for them, but they are stacks like any other.
         """
-        return self.shared("stacks", lambda: [
-            to_dict(s) for s in self.heat.stacks.list(show_nested=True,
-                                                      show_hidden=True)])
+        return self.shared("stacks", self._list_stacks)[0]
+
+    def _list_stacks(self):
+        dates = []
+        token = stats.answer_dates.set(dates)
+        try:
+            stacks = [to_dict(s) for s in self.heat.stacks.list(
+                show_nested=True, show_hidden=True)]
+        finally:
+            stats.answer_dates.reset(token)
+        return stacks, http_epoch(dates[0]) if dates else None
+
+    def stacks_listed_at(self):
+        """Heat's clock when it answered this poll's stack list (the
+        ``Date`` header of its answer), in seconds since the epoch; None
+        when the answer did not say."""
+        return self.shared("stacks", self._list_stacks)[1]
 
     def root_stacks(self):
         """The roots of the stack list's trees, in stack-list order: the
@@ -498,6 +536,9 @@ class FamilyContext:
 
     def stacks(self):
         return self._poll.stacks()
+
+    def stacks_listed_at(self):
+        return self._poll.stacks_listed_at()
 
     def root_stacks(self):
         return self._poll.root_stacks()

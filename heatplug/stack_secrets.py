@@ -227,9 +227,44 @@ def software_secrets(ctx, templates=None):
     return ctx.shared("software_secrets", compute)
 
 
-def secret_ids(ctx, kind, ids):
-    """The ids among ``ids`` (of software ``"configs"`` or
-    ``"deployments"``, ``kind``) that a stack built from its secrets
+def in_the_making(stacks, listed_at=None):
+    """The Heat time (seconds since the epoch) from which a software config
+    or deployment may be one a stack is making and no resource links yet:
+    the start of the action of the earliest stack IN_PROGRESS, or else the
+    stack list's answer (``listed_at``: a stack begun after it is not in
+    it), or, when the answer gave no time, the last change of any listed
+    stack.  None: any time (a stack's time is not one)."""
+    busy, changes = [], []
+    for stack in stacks:
+        when = epoch_of(stack)
+        if str(stack.get("stack_status") or "").endswith("IN_PROGRESS"):
+            if when is None:
+                return None
+            busy.append(when)
+        changes.append(when)
+    if listed_at is None:
+        if None in changes or not changes:
+            return None
+        listed_at = max(changes)
+    return min(busy + [listed_at])
+
+
+def epoch_of(stack):
+    """When a stack last changed: its action's start (``updated_time``,
+    or ``creation_time`` before any update), in seconds."""
+    return context.epoch(stack.get("updated_time") or
+                         stack.get("creation_time"))
+
+
+def _made_since(record, since):
+    when = context.epoch(record.get("creation_time"))
+    return since is None or when is None or when >= since
+
+
+def secret_ids(ctx, kind, records):
+    """The ids of the ``records`` (software ``"configs"`` or
+    ``"deployments"``, ``kind``; dicts with an ``id`` and a
+    ``creation_time``) that a stack built from its secrets
     (:func:`software_secrets`).
 
     When that cannot be told this poll (a read it needs failed: the stack
@@ -238,18 +273,25 @@ def secret_ids(ctx, kind, ids):
     counts as secret: the family still publishes, redacting more, never
     less.
 
-    An id new since the family's last poll that no resource links (made
-    through the API, or by a stack in the moment between the poll's
-    resource lists and its software lists) is redacted for that poll; the
-    next poll links it to its stack or shows it.  Not on the family's first
-    poll, which would redact every config made through the API.
+    An id that no resource links may be a stack's in the making: made in
+    the moment between the poll's resource lists and its software lists,
+    its resource not listed yet.  It is redacted for the poll, and judged
+    on the next, when it is new since the family's last poll, or, on the
+    family's first poll (when every id is new, and those made through the
+    API would all wait), when it was made since :func:`in_the_making`:
+    while this poll ran, or while a stack was IN_PROGRESS.
     """
-    ids = set(ids)
+    ids = {r.get("id") for r in records if r.get("id")}
     try:
         found = software_secrets(ctx)
         secret = found[kind] & ids
+        unlinked = ids - found["linked"]
         if "judged" in ctx.cache:
-            secret |= ids - ctx.cache["judged"] - found["linked"]
+            secret |= unlinked - ctx.cache["judged"]
+        elif unlinked:
+            since = in_the_making(ctx.stacks(), ctx.stacks_listed_at())
+            secret |= {r["id"] for r in records if r.get("id") in unlinked
+                       and _made_since(r, since)}
     except Exception as exc:
         judged = ctx.cache.get("judged", set())
         secret = {i for i in ids if i not in judged} | (

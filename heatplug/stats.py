@@ -17,6 +17,9 @@ import time
 from heatplug import transport
 
 current_family = contextvars.ContextVar("heatplug_family", default="core")
+#: While set to a list, the ``Date`` header of each answer (Heat's clock)
+#: is appended to it (see :meth:`heatplug.context.PollContext.stacks`).
+answer_dates = contextvars.ContextVar("heatplug_answer_dates", default=None)
 
 
 @contextlib.contextmanager
@@ -99,6 +102,9 @@ class CountingAdapter(transport.Adapter):
         # (keystoneauth and heatclient never stream Heat's answers).
         self.counters.record(family, len(response.content or b""),
                              error=response.status_code >= 500)
+        dates = answer_dates.get()
+        if dates is not None:
+            dates.append(response.headers.get("Date"))
         return response
 
 

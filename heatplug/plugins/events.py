@@ -70,7 +70,6 @@ events until their tree changes or the next full refresh.
 Event details can be switched off with ``[heatplug] event_details = false``.
 """
 
-import datetime
 import functools
 import logging
 import time
@@ -195,14 +194,7 @@ def _stack_id(event):
 
 
 def _event_epoch(event):
-    text = event.get("event_time")
-    try:
-        when = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except (AttributeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return when.timestamp()
+    return context.epoch(event.get("event_time"))
 
 
 def _list(ctx, ident, depth, marker=None, limit=PAGE_SIZE):

@@ -137,9 +137,9 @@ def heatplug_fetch(ctx):
     for gone in set(details) - ids:
         del details[gone]
     ctx.map(lambda cid: _show(ctx, details, cid),
-            [c["id"] for c in configs if c.get("id") and c["id"] not in details])
-    secret = stack_secrets.secret_ids(
-        ctx, "configs", [c.get("id") for c in configs if c.get("id")])
+            [c["id"] for c in configs
+             if c.get("id") and c["id"] not in details])
+    secret = stack_secrets.secret_ids(ctx, "configs", configs)
     out = []
     for config in configs:
         if config.get("id") in details:

@@ -73,8 +73,7 @@ def heatplug_fetch(ctx):
     # Shared: the resources family reads the same list (which resources a
     # deployment names as its server).  Copies where marked: the list is.
     deployments = ctx.software_deployments()
-    secret = stack_secrets.secret_ids(
-        ctx, "deployments", [d.get("id") for d in deployments if d.get("id")])
+    secret = stack_secrets.secret_ids(ctx, "deployments", deployments)
     return [dict(d, secret=True) if d.get("id") in secret else d
             for d in deployments]
 

@@ -14,6 +14,7 @@ import time
 import pytest
 
 from heatplug import redact
+from heatplug.plugins import software_configs
 from tests.functional import conftest
 
 CANARIES = ("canary-hidden-config-input-3Kd9",)
@@ -230,3 +231,41 @@ def test_configs_are_read_once_ever(heat, poller, signal_stack):
     assert not [r for r in fourth["software_configs"] if r[0] == made.id]
     assert made.id not in poller._caches["software_configs"]["details"]
     assert fourth == first
+
+
+def test_a_first_poll_holds_back_what_is_made_while_it_runs(
+        heat, make_poller, monkeypatch, signal_stack):
+    """A process's first poll judges every config at once.  One that no
+    resource links was made through the API, or by a stack whose resource
+    the poll has not listed yet: it shows when it was made before the
+    poll's stack list (Heat's clock, its Date header), and waits a poll,
+    redacted, when it was made while the poll ran: here between the stack
+    list and the config list, as when the resources family reads the stack
+    and resource lists first."""
+    before = heat.software_configs.create(
+        name="f3-configs-before", group="script", config="echo before")
+    made = []
+
+    def stacks_then_make_then_list(ctx, _list=software_configs._list_all):
+        ctx.stacks()
+        made.append(heat.software_configs.create(
+            name="f3-configs-during", group="script", config="echo during"))
+        return _list(ctx)
+
+    try:
+        time.sleep(1.1)         # Heat's times are in seconds: a second on
+        monkeypatch.setattr(software_configs, "_list_all",
+                            stacks_then_make_then_list)
+        poller = make_poller(["software_configs"])
+        first, _ = _poll(poller)
+        bodies = {r[0]: r[4] for r in first["software_configs"]}
+        assert bodies[before.id] == "echo before"
+        assert bodies[made[0].id] == redact.REDACTED
+        second, _ = _poll(poller)
+        bodies = {r[0]: r[4] for r in second["software_configs"]}
+        assert bodies[made[-1].id] == redact.REDACTED       # this poll's
+        assert bodies[made[0].id] == "echo during"
+        assert bodies[before.id] == "echo before"
+    finally:
+        for config in [before] + made:
+            heat.software_configs.delete(config.id)

@@ -57,10 +57,14 @@ def test_tainted_physical_ids():
 class Ctx:
     """The shared reads software_secrets needs, one poll at a time."""
 
-    def __init__(self, fail=None):
+    def __init__(self, fail=None, stacks=None, listed_at=None):
         self.name = "software_configs"
+        self.listed_at = listed_at
         self.cache = {}
         self.fail = fail
+        self._stacks = [{"id": "s1", "stack_status": "CREATE_COMPLETE",
+                         "creation_time": "2026-11-26T10:00:00Z"}] \
+            if stacks is None else stacks
 
     def shared(self, key, factory):
         if self.fail:
@@ -71,7 +75,10 @@ class Ctx:
         return RESOURCES
 
     def stacks(self):
-        return [{"id": "s1"}]
+        return self._stacks
+
+    def stacks_listed_at(self):
+        return self.listed_at
 
     def templates(self, stacks):
         return {"s1": TEMPLATE}
@@ -88,20 +95,24 @@ def test_software_secrets_include_the_derived_configs():
     assert not {"id-plain", "derived-2"} & got["configs"]
 
 
+def _records(*ids, made="2026-11-26T09:00:00Z"):
+    return [{"id": i, "creation_time": made} for i in ids]
+
+
 def test_without_an_analysis_last_verdicts_stand_and_new_ids_are_secret(
         caplog):
     ctx = Ctx()
-    ids = ["id-script", "id-plain", "derived-1"]
+    ids = _records("id-script", "id-plain", "derived-1")
     assert stack_secrets.secret_ids(ctx, "configs", ids) == {
         "id-script", "derived-1"}
     ctx.fail = RuntimeError("GET /stacks: 503")
-    assert stack_secrets.secret_ids(ctx, "configs", ids + ["new"]) == {
+    assert stack_secrets.secret_ids(ctx, "configs", ids + _records("new")) == {
         "id-script", "derived-1", "new"}
     assert "cannot be told this poll (RuntimeError: GET /stacks: 503)" in \
         caplog.text
     # and on a first poll, everything
     assert stack_secrets.secret_ids(Ctx(RuntimeError("x")), "configs",
-                                    ids) == set(ids)
+                                    ids) == {r["id"] for r in ids}
 
 
 def test_a_secret_config_hides_its_body_inputs_and_options():
@@ -156,14 +167,94 @@ def test_a_servers_pushed_configs_hide_what_a_secret_reached():
 def test_a_new_unlinked_id_waits_one_poll():
     """An id no resource links, new since the family's last poll, may be a
     stack's in the making (its resource not listed yet): redacted for that
-    poll, judged on the next.  Not on the first poll."""
+    poll, judged on the next.  On the first poll, only one made since a
+    stack last changed (see the next test)."""
     ctx = Ctx()
-    first = ["id-deploy", "id-fine", "api-1"]
+    first = _records("id-deploy", "id-fine", "api-1")
     assert stack_secrets.secret_ids(ctx, "deployments", first) == {
         "id-deploy"}
     # (each poll has its own shared reads: the fake computes them again)
-    second = first + ["api-2"]
+    second = first + _records("api-2")
     assert stack_secrets.secret_ids(ctx, "deployments", second) == {
         "id-deploy", "api-2"}
     assert stack_secrets.secret_ids(ctx, "deployments", second) == {
         "id-deploy"}
+
+
+def _stack(status, created, updated=None):
+    return {"id": "s-" + created, "stack_status": status,
+            "creation_time": created, "updated_time": updated}
+
+
+def test_on_a_first_poll_an_unlinked_id_made_since_the_poll_began_waits():
+    """On a family's first poll every id is new: one that no resource links
+    waits a poll only when a stack may be making it: made since the stack
+    list's answer (Heat's clock: a stack begun after it is not in it), or
+    since the action of a stack IN_PROGRESS began.  The real-Heat
+    counterpart is ``tests/functional/test_software_configs.py::
+    test_a_first_poll_holds_back_what_is_made_while_it_runs``."""
+    made = {"old": "2026-11-26T08:00:00Z", "mid": "2026-11-26T09:30:00Z",
+            "same": "2026-11-26T10:00:00Z", "new": "2026-11-26T11:00:00Z",
+            "odd": "yesterday", "none": None}
+    records = [{"id": i, "creation_time": t} for i, t in made.items()]
+
+    def first_poll(*stacks, listed_at=None):
+        return stack_secrets.secret_ids(
+            Ctx(stacks=list(stacks), listed_at=listed_at), "configs", records)
+
+    # made since the stack list's answer; a time that is not one: may be
+    listed_at = stack_secrets.context.epoch("2026-11-26T10:00:00Z")
+    assert first_poll(_stack("CREATE_COMPLETE", "2026-11-26T07:00:00Z"),
+                      _stack("CREATE_COMPLETE", "?"),
+                      listed_at=listed_at) == {"same", "new", "odd", "none"}
+    # ... or since the action of a stack IN_PROGRESS began
+    assert first_poll(_stack("UPDATE_IN_PROGRESS", "2026-11-20T00:00:00Z",
+                             "2026-11-26T09:00:00Z"),
+                      listed_at=listed_at) == {
+        "mid", "same", "new", "odd", "none"}
+    assert first_poll(_stack("CREATE_IN_PROGRESS", "?"),
+                      listed_at=listed_at) == set(made)
+    # An answer without a Date: what came after the last change of any
+    # stack
+    assert first_poll(
+        _stack("CREATE_COMPLETE", "2026-11-26T07:00:00Z"),
+        _stack("UPDATE_FAILED", "2026-11-20T00:00:00Z",
+               "2026-11-26T10:00:00Z")) == {"same", "new", "odd", "none"}
+    # a stack IN_PROGRESS since 09:00 may be making what came since
+    assert first_poll(
+        _stack("CREATE_COMPLETE", "2026-11-26T10:00:00Z"),
+        _stack("UPDATE_IN_PROGRESS", "2026-11-20T00:00:00Z",
+               "2026-11-26T09:00:00Z")) == {
+        "mid", "same", "new", "odd", "none"}
+    # a stack whose time is not one, or none listed: any may be
+    assert first_poll(_stack("CREATE_COMPLETE", "?")) == set(made)
+    assert first_poll() == set(made)
+    # the next poll judges them all: what no stack links shows
+    ctx = Ctx(stacks=[])
+    assert stack_secrets.secret_ids(ctx, "configs", records) == set(made)
+    assert stack_secrets.secret_ids(ctx, "configs", records) == set()
+
+
+def test_the_software_families_hand_their_records_to_the_rule():
+    """What the families pass is what the rule reads: the creation times
+    of Heat's config and deployment lists."""
+    class Heat:
+        class software_configs:
+            @staticmethod
+            def list(**kwargs):
+                return [{"id": "c-new", "name": "n", "group": "script",
+                         "creation_time": "2026-11-26T11:00:00Z"}]
+
+            @staticmethod
+            def get(cid):
+                return {"id": cid, "config": "x", "inputs": [],
+                        "outputs": [], "options": {}}
+
+    ctx = Ctx(stacks=[_stack("CREATE_COMPLETE", "2026-11-26T10:00:00Z")])
+    ctx.heat = Heat
+    ctx.map = lambda fn, items: [fn(i) for i in items]
+    assert software_configs.heatplug_fetch(ctx)[0].get("secret") is True
+    ctx = Ctx(stacks=[_stack("CREATE_COMPLETE", "2026-11-26T12:00:00Z")])
+    ctx.heat = Heat
+    ctx.map = lambda fn, items: [fn(i) for i in items]
+    assert "secret" not in software_configs.heatplug_fetch(ctx)[0]

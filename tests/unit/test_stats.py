@@ -6,10 +6,12 @@ round trips and both bodies.
 """
 
 import json
+import time
 
 import pytest
 
 from heatplug import auth
+from heatplug import context
 from heatplug import opts
 from heatplug import stats
 from tests.unit import conftest
@@ -47,6 +49,30 @@ def test_a_redirect_counts_as_two_round_trips(server, tmp_path):
     counted = conn.counters.snapshot()["stack_details"]
     assert counted["requests"] == 2
     assert counted["bytes"] == len(json.dumps({"stack": STACK}))
+
+
+def test_the_dates_of_answers_are_heard_while_asked_for(server, tmp_path):
+    """Heat's clock, from each answer's Date header, for the calls made
+    while :data:`stats.answer_dates` holds a list (the stack list's)."""
+    conf_file = tmp_path / "heatplug.conf"
+    conf_file.write_text(
+        "[heat]\nauth_type = none\nendpoint_override = "
+        "http://127.0.0.1:%d/v1/admin\n" % server.server_port)
+    conn = auth.connect(opts.make_conf(config_files=[str(conf_file)]))
+    conn.heat.stacks.get("one/1234")
+    dates = []
+    token = stats.answer_dates.set(dates)
+    try:
+        before = time.time()
+        conn.heat.stacks.get("1234")                # two answers
+    finally:
+        stats.answer_dates.reset(token)
+    conn.heat.stacks.get("one/1234")
+    assert len(dates) == 2
+    heard = [context.http_epoch(d) for d in dates]
+    assert all(int(before) <= h <= time.time() for h in heard)
+    assert context.http_epoch("not a date") is None
+    assert context.http_epoch(None) is None
 
 
 def test_calls_in_flight_are_named_per_family_until_they_end():
