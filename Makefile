@@ -1,6 +1,6 @@
 # The two commands a newcomer needs are `make demo` and `make test`
 # (each just runs the script of the same name in tools/).
-.PHONY: demo test unit stop sample-config clean
+.PHONY: demo test unit lint stop sample-config clean
 
 demo:
 	tools/demo
@@ -11,6 +11,10 @@ test:
 unit:
 	tools/dev-venv --tests
 	.venv/bin/python -m pytest tests/unit
+
+lint:
+	tools/dev-venv --tests
+	.venv/bin/python -m flake8
 
 stop:
 	tools/local-heat stop

@@ -1,6 +1,7 @@
 """Poll benchmark: heatplug and Congress's own HeatV1Driver, side by side.
 
-    python benchmarks/bench_polls.py --endpoint http://127.0.0.1:18201/v1/admin \
+    python benchmarks/bench_polls.py \
+        --endpoint http://127.0.0.1:18201/v1/admin \
         [--heat-pid PID] [--cold 3] [--steady 5] [--label S=100] [--json OUT]
 
 Both run in this process, one after the other, against the same Heat:

@@ -55,7 +55,8 @@ def poll_table(size, data):
     out.append("")
     out.append("| poll | reader | round trips | wall s | CPU s | CPU / wall "
                "| Heat CPU s | Heat CPU ms / round trip | rows |")
-    out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: "
+               "| ---: | ---: |")
     for kind, label in (("cold", "cold"), ("steady", "steady"),
                         ("full_refresh", "full refresh")):
         for run, name in RUNS:
@@ -90,7 +91,7 @@ def targets(size, data, translate):
     if cg.get("cold") and hp.get("cold"):
         rows.append(("cold poll wall <= Congress's",
                      "%.2f s vs %.2f s" % (hp["cold"]["seconds"],
-                                          cg["cold"]["seconds"]),
+                                           cg["cold"]["seconds"]),
                      hp["cold"]["seconds"] <= cg["cold"]["seconds"]))
     if cg.get("steady") and hp.get("steady"):
         rows.append(("steady poll round trips <= 1/2 Congress's",

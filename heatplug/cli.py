@@ -112,12 +112,12 @@ def cmd_tables(conf, plugins, args, out):
     if args.format == "markdown":
         out.write(table_reference(plugins))
     elif args.format == "json":
-        json.dump({"tables": {t.name: {
+        doc = {"tables": {t.name: {
             "family": family, "description": t.description,
             "source": t.source,
             "columns": [{"name": c.name, "description": c.description}
-                        for c in t.columns]} for family, t in tables}},
-            out, indent=1)
+                        for c in t.columns]} for family, t in tables}}
+        json.dump(doc, out, indent=1)
         out.write("\n")
     else:
         for family, t in tables:

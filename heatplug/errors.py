@@ -42,7 +42,7 @@ class FetchError(PluginError):
 
 
 class TranslateError(PluginError):
-    """A family's translate stage failed or returned rows that break its schema."""
+    """A family's translate stage failed, or its rows break its schema."""
 
     stage = "translate"
 

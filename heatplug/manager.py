@@ -33,7 +33,7 @@ class PluginUnavailable(errors.HeatplugError):
 
 
 def new_pluggy_manager():
-    """A bare :class:`pluggy.PluginManager` that knows heatplug's hook specs."""
+    """A bare :class:`pluggy.PluginManager` with heatplug's hook specs."""
     pm = pluggy.PluginManager(hooks.PROJECT)
     pm.add_hookspecs(hooks)
     return pm
@@ -55,7 +55,7 @@ def discover():
     fresh = list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
     if cached != {(ep.name, ep.value) for ep in fresh}:
         LOG.info("stevedore's entry-point cache is stale for %s; using "
-                    "the installed entry points", ENTRY_POINT_GROUP)
+                 "the installed entry points", ENTRY_POINT_GROUP)
         named.NamedExtensionManager.ENTRY_POINT_CACHE[ENTRY_POINT_GROUP] = \
             fresh
     return sorted({ep.name for ep in fresh})
@@ -64,7 +64,8 @@ def discover():
 def select(installed, enabled, disabled):
     """Return the enabled plugin names, in installed order.
 
-    :raises ConfigError: a name in ``enabled`` or ``disabled`` is not installed.
+    :raises ConfigError: a name in ``enabled`` or ``disabled`` is not
+        installed.
     """
     unknown = sorted((set(enabled) | set(disabled)) - set(installed))
     if unknown:
@@ -97,7 +98,7 @@ class PluginManager:
     # -- registration -----------------------------------------------------
 
     def register(self, plugin, name):
-        """Register a plugin object (a module or an instance) under ``name``."""
+        """Register a plugin (a module or an instance) under ``name``."""
         self._pm.register(plugin, name=name)
         self._pm.check_pending()
         self._tables.pop(name, None)

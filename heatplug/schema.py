@@ -45,6 +45,9 @@ class Table:
 
 
 def table(name, description, source, *columns):
-    """Shorthand: ``table("stacks", "...", "GET /stacks", ("id", "..."), ...)``."""
+    """Shorthand for a :class:`Table` and its columns::
+
+        table("stacks", "...", "GET /stacks", ("id", "..."), ...)
+    """
     return Table(name=name, description=description, source=source,
                  columns=tuple(Column(n, d) for n, d in columns))

@@ -63,7 +63,7 @@ def _short(value):
         text = str(value)
     except Exception as exc:  # a value whose str() fails: say so
         text = "<%s: str() failed: %s>" % (type(value).__name__,
-                                            type(exc).__name__)
+                                           type(exc).__name__)
     return text if len(text) <= MAX_REASON else text[:MAX_REASON] + "..."
 
 
@@ -92,10 +92,11 @@ class Rows(dict):
     Use :meth:`record` around the translation of one record: a record whose
     translation raises is skipped, counted in :attr:`skipped` and logged
     with a warning naming it (by ``ident``, or as ``<kind> #<n> (no id)``,
-    its position among the records); the rows it had already added are removed, so
-    a table never holds half a record.  The warning and the count say what
-    was wrong with the record, never its values: the message is scrubbed
-    (:func:`heatplug.log.scrub`) and cut to :data:`MAX_REASON` characters.
+    its position among the records); the rows it had already added are
+    removed, so a table never holds half a record.  The warning and the
+    count say what was wrong with the record, never its values: the message
+    is scrubbed (:func:`heatplug.log.scrub`) and cut to :data:`MAX_REASON`
+    characters.
     """
 
     def __init__(self, *tables):
@@ -125,5 +126,6 @@ class Rows(dict):
 
 def key_values(rows, table, owner_id, mapping):
     """Add one ``(owner_id, key, value)`` row per item of ``mapping``."""
-    for key, value in sorted((mapping or {}).items(), key=lambda kv: str(kv[0])):
+    for key, value in sorted((mapping or {}).items(),
+                             key=lambda kv: str(kv[0])):
         rows.add(table, owner_id, key, value)

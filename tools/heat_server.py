@@ -28,10 +28,12 @@ from wsgiref import simple_server
 
 PID_HEADER = 'X-Local-Heat-Pid'   # checked by `heat_config.py wait`
 STOP_TIMEOUT = 15                 # seconds for an orderly engine stop
-IDLE_TIMEOUT = 60     # seconds a connection may wait for its next request
-                      # (or stall in one) before the server drops it
-MAX_DRAIN = 16 << 20  # unread request body bytes skipped to keep a
-                      # connection; past this the connection is closed
+# seconds a connection may wait for its next request (or stall in one)
+# before the server drops it
+IDLE_TIMEOUT = 60
+# unread request body bytes skipped to keep a connection; past this the
+# connection is closed
+MAX_DRAIN = 16 << 20
 MAX_CHUNKED_BODY = 64 << 20   # bytes of a chunked request body
 
 

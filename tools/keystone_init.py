@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Run several ``keystone-manage`` commands in ONE Python process.
+r"""Run several ``keystone-manage`` commands in ONE Python process.
 
 Used by ``tools/local-keystone start``, with the Keystone venv's python::
 
-    keystone_init.py CONFIG_FILE -- db_sync -- fernet_setup --keystone-user u ...
+    keystone_init.py CONFIG_FILE -- db_sync \
+        -- fernet_setup --keystone-user u ...
 
 Each ``keystone-manage`` run spends ~2.6 s importing keystone; start-up
 needs four of them (db_sync, fernet_setup, credential_setup, bootstrap),

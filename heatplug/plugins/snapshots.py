@@ -30,10 +30,10 @@ no snapshot, and is not read at all (except at a full refresh after the
 first poll, which re-verifies that too).  Not covered: Heat's convergence
 engine stores the snapshot row a moment *before* it moves the stack to
 SNAPSHOT_IN_PROGRESS; if that second step fails, the snapshot exists on a
-stack still in CREATE_* and shows only at the next full refresh.  With ``[heatplug]
-changed_stacks_only`` (whose price that is) a stack that has snapshots is
-also read only when its signature changed or at a full refresh: a deleted
-snapshot lingers until then.
+stack still in CREATE_* and shows only at the next full refresh.  With
+``[heatplug] changed_stacks_only`` (whose price that is) a stack that has
+snapshots is also read only when its signature changed or at a full
+refresh: a deleted snapshot lingers until then.
 
 Heat lists a stack's snapshots for the token's project only, even to a
 cloud admin, to whom it lists every project's stacks (``heat/db/api.py``,

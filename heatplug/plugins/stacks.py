@@ -1,4 +1,4 @@
-"""The ``stacks`` family: every stack (nested ones included), its links and tags.
+"""The ``stacks`` family: every stack (nested ones too), its links and tags.
 
 One ``GET /stacks?show_nested=True&show_hidden=True`` per poll, shared
 through the core with every other family that needs the stack list.  Stacks
@@ -52,8 +52,6 @@ TABLES = [
         ("tag", "a tag"),
     ),
 ]
-
-
 
 
 @heatplug.hookimpl

@@ -89,7 +89,7 @@ TABLE_KEYS = {
 FAMILIES = tuple(TABLE_KEYS)
 
 
-# -- cell values ---------------------------------------------------------------
+# -- cell values --------------------------------------------------------------
 
 def scalar(value):
     """A cell as heatplug publishes it: scalars as they are, anything else
@@ -145,7 +145,7 @@ def matches(got, want):
     return False
 
 
-# -- reading Heat ------------------------------------------------------------------
+# -- reading Heat -------------------------------------------------------------
 
 def _link(item, rel):
     for link in item.get("links") or ():
@@ -179,7 +179,7 @@ class HeatState:
     def read(self, families=FAMILIES):
         c = self.client
         self.stacks = c.list_stacks(show_nested=True,
-                                     show_hidden=True)["stacks"]
+                                    show_hidden=True)["stacks"]
         idents = ["%s/%s" % (s["stack_name"], s["id"]) for s in self.stacks]
         per_stack = set(families) & {"stack_details", "templates",
                                      "snapshots", "resources", "events"}
@@ -241,7 +241,7 @@ class HeatState:
         return self
 
 
-# -- expected rows -----------------------------------------------------------------
+# -- expected rows ------------------------------------------------------------
 
 def _rows_stacks(st):
     out = {"stacks": [], "stacks_links": [], "stacks_tags": []}
@@ -561,7 +561,7 @@ def expected_tables(state, families=FAMILIES):
     return tables
 
 
-# -- comparing ---------------------------------------------------------------------
+# -- comparing ----------------------------------------------------------------
 
 def optional(table):
     """The key, in :func:`expected_tables`, of rows ``table`` may hold."""

@@ -41,7 +41,7 @@ class HeatplugBaseTest(test.BaseTestCase):
         # One cleanup for every stack: delete them all, then wait.
         cls.addClassResourceCleanup(cls._delete_stacks)
 
-    # -- stacks ------------------------------------------------------------------
+    # -- stacks ---------------------------------------------------------------
 
     @classmethod
     def create_stacks(cls, specs):
@@ -74,7 +74,7 @@ class HeatplugBaseTest(test.BaseTestCase):
         for stack in started:
             cls.client.wait_for_stack_deleted(stack)
 
-    # -- heatplug ----------------------------------------------------------------
+    # -- heatplug -------------------------------------------------------------
 
     @classmethod
     def start_heatplug(cls):
@@ -97,7 +97,7 @@ class HeatplugBaseTest(test.BaseTestCase):
                  result.errors)
         return result, state, families
 
-    # -- assertions ----------------------------------------------------------------
+    # -- assertions -----------------------------------------------------------
 
     def assert_family_agrees(self, family):
         """Every table of ``family`` agrees with Heat's API."""

@@ -41,6 +41,8 @@ with warnings.catch_warnings():
     from congress import exception as congress_exc
 
     _compat.init_config()
+    # imported for its side effects, under this warning filter and after
+    # init_config() (it reads cfg.CONF at import time)
     import congress.policy_engines.agnostic  # noqa: F401
 
 try:

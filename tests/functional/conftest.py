@@ -117,7 +117,8 @@ def population(heat):
     optional ``parameters``, ``tags`` and ``files`` (names of sibling files
     passed as the stack's files).  Returns ``{name: stack dict}``, settled.
     """
-    entries = [_population_entry(p) for p in sorted(POPULATION.glob("pop-*.yaml"))]
+    entries = [_population_entry(p)
+               for p in sorted(POPULATION.glob("pop-*.yaml"))]
     existing = {s.stack_name for s in heat.stacks.list()}
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         futures = {name: pool.submit(

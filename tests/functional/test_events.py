@@ -146,7 +146,8 @@ def test_nested_and_resourceless_stacks_are_all_reached(heat, data,
 
 
 def _self_href(stack):
-    return next(l["href"] for l in stack.links if l["rel"] == "self")
+    return next(link["href"] for link in stack.links
+                if link["rel"] == "self")
 
 
 def test_links_match(heat, data):
@@ -155,8 +156,8 @@ def test_links_match(heat, data):
     for row in data["tables"]["events_links"]["rows"]:
         links.setdefault(row[0], set()).add((row[1], row[2]))
     for eid, (sid, ev) in direct.items():
-        mine = {l for l in links[eid] if l[1] != "root_stack"}
-        assert mine == {(l["href"], l["rel"]) for l in ev["links"]}
+        mine = {link for link in links[eid] if link[1] != "root_stack"}
+        assert mine == {(link["href"], link["rel"]) for link in ev["links"]}
     stacks = {s.id: s for s in heat.stacks.list(show_nested=True)}
 
     def root_of(sid):
@@ -168,7 +169,7 @@ def test_links_match(heat, data):
         # read on its own (a stack without resources) get the same one
         in_tree = bool(stacks[sid].parent) or any(
             s.parent == sid for s in stacks.values())
-        roots = [l[0] for l in links[eid] if l[1] == "root_stack"]
+        roots = [link[0] for link in links[eid] if link[1] == "root_stack"]
         root = stacks[root_of(sid)]
         assert roots == ([_self_href(root)] if in_tree else []), \
             stacks[sid].stack_name

@@ -46,7 +46,7 @@ def test_types_match_heat(heat, data):
 
 
 def test_the_table_names_every_type_the_population_uses(data, heat,
-                                                         population):
+                                                        population):
     names = {r[0] for r in conftest.table_rows(data, "resource_types")}
     used = {r.resource_type for s in heat.stacks.list()
             for r in heat.resources.list("%s/%s" % (s.stack_name, s.id),

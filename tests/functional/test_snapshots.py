@@ -208,7 +208,7 @@ def test_steady_polls_read_only_stacks_that_may_have_snapshots(
     try:
         _, requests4 = _snapshot_poll(poller)     # CREATE_COMPLETE: not read
         assert requests4 == requests2
-        heat.actions.check(late_ident)            # CHECK: an action, no snapshot
+        heat.actions.check(late_ident)            # CHECK: action, no snapshot
         conftest.wait_for_stack(heat, late_ident)
         rows5, requests5 = _snapshot_poll(poller)     # changed: read
         assert requests5 == requests4 + 1

@@ -178,7 +178,7 @@ def test_cold_poll_requests(data, direct, heat):
         2 + len(roots) + len(stacks)
 
 
-# -- the cache, in-process ------------------------------------------------------
+# -- the cache, in-process ----------------------------------------------------
 
 @pytest.fixture
 def poller(make_poller):

@@ -1,4 +1,4 @@
-"""Fixtures for tests against a real Keystone and a Keystone-authenticated Heat.
+"""Fixtures for tests on a real Keystone and a Keystone-authenticated Heat.
 
 The session starts both once (``tools/keystone-heat start`` on free ports, a
 temporary state dir) and stops them at the end:
@@ -202,7 +202,7 @@ STACKS = {
 
 @pytest.fixture(scope="session")
 def heat(keystone_heat):
-    """heatclient as demo, for the direct reads the tables are compared with."""
+    """heatclient as demo, for the direct reads the tables are compared to."""
     return keystone_heat.heat()
 
 

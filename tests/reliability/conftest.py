@@ -25,6 +25,9 @@ from heatplug import core
 from heatplug import manager
 from heatplug import opts
 from tests.functional import conftest as functional
+# re-exported session fixtures (see the module docstring); the functions
+# below that take ``heat`` or ``local_heat`` get these fixtures' values
+# (hence their noqa: F811)
 from tests.functional.conftest import heat, local_heat  # noqa: F401
 from tests.reliability import faultproxy
 
@@ -63,7 +66,8 @@ CANARY = {
                            % uuid.uuid4().hex[:8],
 }
 
-SIGNED_URL = ("http://127.0.0.1:8000/v1/signal/arn%%3Aopenstack%%3Aheat%%3A%%3A"
+SIGNED_URL = ("http://127.0.0.1:8000/v1/signal/"
+              "arn%%3Aopenstack%%3Aheat%%3A%%3A"
               "x?Timestamp=2024-01-01T00%%3A00%%3A00Z&SignatureMethod="
               "HmacSHA256&AWSAccessKeyId=k&SignatureVersion=2&Signature=%s"
               % CANARY["signature"])
@@ -240,12 +244,12 @@ SOFTWARE = {
 
 
 @pytest.fixture(scope="session")
-def heat_url(local_heat):
+def heat_url(local_heat):  # noqa: F811
     """``http://127.0.0.1:PORT`` of the real Heat (the proxy's upstream)."""
     return local_heat.endpoint.rsplit("/v1/", 1)[0]
 
 
-def _plant_canaries(heat):
+def _plant_canaries(heat):  # noqa: F811
     functional.create_stack(heat, "canary-passed", PASSED_HIDDEN["template"],
                             parameters={"secret": CANARY["passed_hidden"]})
     functional.create_stack(heat, "canary-nested", NESTED_HIDDEN,
@@ -283,7 +287,7 @@ def _plant_canaries(heat):
 
 
 @pytest.fixture(scope="session")
-def population(heat):
+def population(heat):  # noqa: F811
     """The shared test population, plus this directory's canaries."""
     import concurrent.futures
     entries = [functional._population_entry(p)
@@ -306,22 +310,22 @@ def proxy(heat_url):
         yield p
 
 
-def write_conf(path, endpoint=None, **heat):
+def write_conf(path, endpoint=None, **heat_opts):
     """A heatplug configuration file for a noauth Heat at ``endpoint``."""
     lines = ["[heatplug]", "max_workers = 4", "", "[heat]"]
     if endpoint:
-        heat.setdefault("auth_type", "none")
-        heat.setdefault("endpoint_override", endpoint)
-    lines += ["%s = %s" % kv for kv in heat.items()]
+        heat_opts.setdefault("auth_type", "none")
+        heat_opts.setdefault("endpoint_override", endpoint)
+    lines += ["%s = %s" % kv for kv in heat_opts.items()]
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
-def make_poller(tmp_path, endpoint=None, name="heatplug.conf", **heat):
+def make_poller(tmp_path, endpoint=None, name="heatplug.conf", **heat_opts):
     """A :class:`heatplug.core.Poller` with every installed plugin, reading
     Heat at ``endpoint`` (``[heat]`` options as keyword arguments)."""
     conf = opts.make_conf(config_files=[str(write_conf(
-        tmp_path / name, endpoint, **heat))])
+        tmp_path / name, endpoint, **heat_opts))])
     return core.Poller(conf, manager.build_plugin_manager(conf))
 
 

@@ -124,7 +124,7 @@ class Seen:
 
     def __repr__(self):
         return "<%.3f %s %s %s %s>" % (self.at, self.method, self.target,
-                                        self.fault, self.status)
+                                       self.fault, self.status)
 
 
 def heat_error(status, message):

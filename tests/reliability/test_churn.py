@@ -215,7 +215,8 @@ def test_polls_under_churn(tmp_path, local_heat, churner, request):
     assert threads[-1] <= threads[WARM_UP - 1] + 1, line
     assert fds[-1] <= fds[WARM_UP - 1] + 5, line
     # every poll was consistent: no row of a stack missing from its list
-    assert not broken, [(n, sorted({t for t, _ in bad})) for n, bad, _ in broken]
+    assert not broken, [(n, sorted({t for t, _ in bad}))
+                        for n, bad, _ in broken]
 
 
 @pytest.fixture
@@ -242,14 +243,14 @@ def _poll_hiding(tmp_path, proxy, hidden):
 
 
 def test_resources_of_a_nested_stack_newer_than_the_list(tmp_path, proxy,
-                                                        hidden_nested):
+                                                         hidden_nested):
     result = _poll_hiding(tmp_path, proxy, hidden_nested)
     bad = [b for b in inconsistencies(result) if b[0].startswith("resources")]
     assert not bad, sorted({t for t, _ in bad})
 
 
 def test_events_of_a_nested_stack_newer_than_the_list(tmp_path, proxy,
-                                                     hidden_nested):
+                                                      hidden_nested):
     result = _poll_hiding(tmp_path, proxy, hidden_nested)
     bad = [b for b in inconsistencies(result) if b[0] == "events"]
     assert not bad, len(bad)

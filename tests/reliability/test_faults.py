@@ -265,7 +265,7 @@ def test_5xx_transient_on_the_shared_stack_list(poller, proxy):
 
 
 def test_5xx_on_the_shared_stack_list_keeps_every_stack_table(poller,
-                                                               proxy):
+                                                              proxy):
     """What a Congress policy must never see: no stacks because Heat
     answered 500 once too often.  Every family that needs the stack list
     keeps its last good rows, marked stale; the others are fresh."""

@@ -53,7 +53,7 @@ SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
 
 CANARY = "canary-fuzz-secret-Zq7"
 
-# -- values --------------------------------------------------------------------
+# -- values -------------------------------------------------------------------
 
 TEXT = st.one_of(
     st.text(max_size=20),
@@ -285,7 +285,7 @@ def test_a_credential_never_reaches_a_row(family):
     prop()
 
 
-# -- the core: any fetch result, no crash ----------------------------------------
+# -- the core: any fetch result, no crash -------------------------------------
 
 class FuzzFamily:
     """A built-in family's tables and translate, with a fetch returning

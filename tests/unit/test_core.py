@@ -1,4 +1,4 @@
-"""The lifecycle: isolation of families, last good rows, publish, write hook."""
+"""Lifecycle: isolation of families, last good rows, publish, write hook."""
 
 import json
 import threading

@@ -109,7 +109,7 @@ def _fake_distribution(tmp_path, entry_points):
 
 @pytest.fixture
 def fake_plugins(tmp_path, monkeypatch):
-    """Install two plugins through a real entry point, one that cannot import."""
+    """Install two plugins via a real entry point, one that cannot import."""
     (tmp_path / "fake_good.py").write_text(textwrap.dedent("""
         import heatplug
 

@@ -15,9 +15,11 @@ def test_sample_config_is_current(tmp_path):
     out = tmp_path / "sample"
     subprocess.run(
         [sys.executable, "-m", "oslo_config.generator",
-         "--config-file", str(REPO / "etc/oslo-config-generator/heatplug.conf"),
+         "--config-file",
+         str(REPO / "etc/oslo-config-generator/heatplug.conf"),
          "--output-file", str(out)], check=True, cwd=REPO)
-    assert out.read_text() == (REPO / "etc/heatplug.conf.sample").read_text(), \
+    sample = (REPO / "etc/heatplug.conf.sample").read_text()
+    assert out.read_text() == sample, \
         "regenerate: oslo-config-generator --config-file " \
         "etc/oslo-config-generator/heatplug.conf"
 

@@ -30,7 +30,8 @@ from tests.unit.test_modes import TreeHeat
 from tests.unit.test_modes import _calls
 from tests.unit.test_modes import _link
 from tests.unit.test_modes import _stack
-# the Poller factory over this module's heat fixture
+# the Poller factory over this module's heat fixture, re-exported as a
+# fixture here: the tests that take ``run`` get it (hence noqa: F811)
 from tests.unit.test_modes import run  # noqa: F401
 
 VALUE = {"heat_template_version": "2018-08-31",
@@ -95,7 +96,6 @@ def heat():
     return OrphanHeat()
 
 
-
 def _poll(poller):
     result = poller.poll()
     assert result.ok, result.errors
@@ -142,7 +142,8 @@ class Probe:
         return {"probe": raw}
 
 
-def test_every_family_sees_the_orphan_as_a_changed_root(run, heat):
+def test_every_family_sees_the_orphan_as_a_changed_root(
+        run, heat):  # noqa: F811
     probe = Probe()
     poller = run(("probe", probe), changed_stacks_only=True)
     for _ in range(2):
@@ -154,7 +155,7 @@ def test_every_family_sees_the_orphan_as_a_changed_root(run, heat):
 
 # -- resources ----------------------------------------------------------------
 
-def test_an_orphans_resources_are_read_from_it(run, heat):
+def test_an_orphans_resources_are_read_from_it(run, heat):  # noqa: F811
     poller = run(("resources", resources_family))
     tables = _poll(poller)
     assert _calls(heat, "resources.list") == [
@@ -172,7 +173,8 @@ def test_an_orphans_resources_are_read_from_it(run, heat):
                      "o": redact.REDACTED, "on": redact.REDACTED}
 
 
-def test_an_orphans_tree_is_read_again_only_when_it_changed(run, heat):
+def test_an_orphans_tree_is_read_again_only_when_it_changed(
+        run, heat):  # noqa: F811
     poller = run(("resources", resources_family), changed_stacks_only=True)
     first = _poll(poller)
     heat.log.clear()
@@ -184,7 +186,8 @@ def test_an_orphans_tree_is_read_again_only_when_it_changed(run, heat):
     assert _calls(heat, "resources.list") == ["gone-kept-abc123/o"]
 
 
-def test_the_parent_going_makes_its_nested_stack_a_root(run, heat):
+def test_the_parent_going_makes_its_nested_stack_a_root(
+        run, heat):  # noqa: F811
     """Before: ``o`` is ``p``'s nested stack, read with p's tree; p is
     deleted (o kept): o's tree is read on its own, and redacted."""
     heat.stack_list.append(_stack("gone", "gone"))
@@ -223,7 +226,8 @@ def _events_lists(heat):
             for k, i, kw in heat.log if k == "events.list"]
 
 
-def test_an_orphans_events_are_read_from_it_and_followed(run, heat):
+def test_an_orphans_events_are_read_from_it_and_followed(
+        run, heat):  # noqa: F811
     poller = run(("events", events_family))
     first = _poll(poller)
     # Read a stack at a time: Heat's nested_depth list has nothing for it.
@@ -271,7 +275,7 @@ def _heat_event_ids(heat):
     return sorted(e["id"] for evs in heat.evts.values() for e in evs)
 
 
-def test_pruned_events_leave_the_table(run, heat):
+def test_pruned_events_leave_the_table(run, heat):  # noqa: F811
     poller = run(("events", events_family))
     _poll(poller)
     heat.log.clear()
@@ -307,7 +311,7 @@ def test_pruned_events_leave_the_table(run, heat):
     assert [limit for *_, limit in _events_lists(heat)] == [500] * 4
 
 
-def test_a_new_stacks_events_need_no_check(run, heat):
+def test_a_new_stacks_events_need_no_check(run, heat):  # noqa: F811
     poller = run(("events", events_family))
     _poll(poller)
     heat.stack_list.append(_stack("c", "gamma"))

@@ -50,7 +50,7 @@ class OrchestrationClient(rest_client.RestClient):
         name, _, sid = stack.partition("/")
         return "stacks/%s/%s" % (_q(name), _q(sid))
 
-    # -- stacks ----------------------------------------------------------------
+    # -- stacks ---------------------------------------------------------------
 
     def list_stacks(self, **params):
         return self._json("GET", "stacks", 200, params=params)
@@ -119,7 +119,7 @@ class OrchestrationClient(rest_client.RestClient):
                        self.build_timeout))
             time.sleep(self.build_interval)
 
-    # -- resources and events --------------------------------------------------
+    # -- resources and events -------------------------------------------------
 
     def list_resources(self, stack, **params):
         return self._json("GET", self.stack_path(stack) + "/resources", 200,
@@ -144,7 +144,7 @@ class OrchestrationClient(rest_client.RestClient):
     def show_resource_type(self, type_name):
         return self._json("GET", "resource_types/%s" % _q(type_name), 200)
 
-    # -- snapshots -------------------------------------------------------------
+    # -- snapshots ------------------------------------------------------------
 
     def create_snapshot(self, stack, name=None):
         body = {"name": name} if name else {}
@@ -170,7 +170,7 @@ class OrchestrationClient(rest_client.RestClient):
                     % (snapshot_id, snap["status"], self.build_timeout))
             time.sleep(self.build_interval)
 
-    # -- software configs and deployments ----------------------------------------
+    # -- software configs and deployments -------------------------------------
 
     def create_software_config(self, **body):
         return self._json("POST", "software_configs", 200, body=body)

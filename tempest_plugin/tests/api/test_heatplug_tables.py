@@ -70,7 +70,7 @@ class HeatplugTablesTest(base.HeatplugBaseTest):
         cls.families = cls.hp.families
         cls.result, cls.state, _ = cls.poll_and_read(cls.hp)
 
-    # -- the poll as a whole -------------------------------------------------------
+    # -- the poll as a whole --------------------------------------------------
 
     @decorators.idempotent_id("75f6ae9a-8069-496c-838c-1ab1d31e7702")
     def test_heatplug_poll_is_complete(self):
@@ -158,7 +158,7 @@ class HeatplugTablesTest(base.HeatplugBaseTest):
                 "192.0.2.10",
                 tparams[(self.stacks["params"]["id"], "address")]["default"])
 
-    # -- family by family ------------------------------------------------------------
+    # -- family by family -----------------------------------------------------
 
     @decorators.idempotent_id("29fca0a7-8bab-4e1c-803c-abad826ebd83")
     def test_heatplug_stacks_tables(self):

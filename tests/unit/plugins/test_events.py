@@ -319,10 +319,12 @@ def test_signed_urls_inside_text_are_redacted():
 
 
 def test_split_status():
-    assert translation.split_status("CREATE_IN_PROGRESS") == ("CREATE",
-                                                         "IN_PROGRESS")
-    assert translation.split_status("SIGNAL_COMPLETE") == ("SIGNAL", "COMPLETE")
-    assert translation.split_status("ROLLBACK_FAILED") == ("ROLLBACK", "FAILED")
+    assert translation.split_status("CREATE_IN_PROGRESS") == (
+        "CREATE", "IN_PROGRESS")
+    assert translation.split_status("SIGNAL_COMPLETE") == (
+        "SIGNAL", "COMPLETE")
+    assert translation.split_status("ROLLBACK_FAILED") == (
+        "ROLLBACK", "FAILED")
     assert translation.split_status("INIT") == (None, "INIT")
     assert translation.split_status(None) == (None, None)
 

@@ -153,8 +153,9 @@ def test_required_by_rows_do_not_follow_heats_order(raw):
 
 
 def test_attributes(rows):
-    attrs = lambda s, n: child_rows(rows, "resources_attributes",  # noqa
-                                    one(rows, s, n))
+    def attrs(s, n):
+        return child_rows(rows, "resources_attributes", one(rows, s, n))
+
     assert attrs("pop-nested", "child") == {"value": "from-parent"}
     assert attrs("pop-params", "plain") == {"value": "a,b"}
     assert attrs("pop-cfn", "Second") == {"value": "abc-m1.large"}
@@ -173,8 +174,9 @@ def test_attributes(rows):
 
 
 def test_redacted_attributes(raw, rows):
-    attrs = lambda s, n: child_rows(rows, "resources_attributes",  # noqa
-                                    one(rows, s, n))
+    def attrs(s, n):
+        return child_rows(rows, "resources_attributes", one(rows, s, n))
+
     # A RandomString's value: Heat stores it encrypted; templates make
     # passwords with it.
     for stack, name in (("pop-simple", "token"), ("pop-fails", "ok"),
@@ -293,8 +295,10 @@ def test_a_tainted_owner_redacts_its_nested_stack(raw):
     parent["resources"]["child"]["properties"]["label"] = {
         "get_param": "secret"}
     rows = family.heatplug_translate(data)
-    attrs = lambda s, n: child_rows(rows, "resources_attributes",  # noqa
-                                    one(rows, s, n))
+
+    def attrs(s, n):
+        return child_rows(rows, "resources_attributes", one(rows, s, n))
+
     assert attrs("pop-nested", "child") == {"value": redact.REDACTED}
     assert attrs("pop-nested-child-", "value") == {"value": redact.REDACTED}
     # The group does not use the secret: its members are untouched
@@ -306,8 +310,10 @@ def test_a_stack_without_template_is_redacted_whole(raw):
     data = copy.deepcopy(raw)
     del data["templates"][_stack_id(raw, "pop-nested-child-")]
     rows = family.heatplug_translate(data)
-    attrs = lambda s, n: child_rows(rows, "resources_attributes",  # noqa
-                                    one(rows, s, n))
+
+    def attrs(s, n):
+        return child_rows(rows, "resources_attributes", one(rows, s, n))
+
     assert attrs("pop-nested-child-", "value") == {"value": redact.REDACTED}
     # The owner's attributes are the nested stack's outputs: unknown too
     # (with the template known, they show).
