@@ -106,15 +106,25 @@ def pair_key(item):
     return None
 
 
-_URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]*://[^\s'"<>`]+""")
+# A URL: its scheme (a letter, then letters, digits, "+", "." or "-") and
+# what follows "://".  Found from its "://" back (:func:`_urls`): a regex
+# trying a scheme at every letter rescans a long run of such characters
+# (a hex or base64 blob) from each one, quadratic in its length.
+_URL_REST = re.compile(r"""://[^\s'"<>`]+""")
+_SCHEME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789+.-")
+_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 # The password of a URL's userinfo (scheme://user:password@host/...): the
 # authority ends at the first "/", "?" or "#" (RFC 3986), the password at its
 # last "@" (an "@" left unencoded in a password stays in it).
 _USERINFO = re.compile(
     r"(?P<head>^[A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*:)(?P<pw>[^/?#]+)@")
 # key: value, key=value, "key": "value", 'key': 'value'
+# (A key starts where a run of key characters starts: trying one from every
+# letter of a long run, a hex blob, would be quadratic in its length.)
 _KEYED = re.compile(
-    r"""(?P<key>["']?[A-Za-z][A-Za-z0-9_.-]*["']?)(?P<sep>\s*[:=]\s*)"""
+    r"""(?<![A-Za-z0-9_.-])"""
+    r"""(?P<key>["']?[A-Za-z0-9_.-]+["']?)(?P<sep>\s*[:=]\s*)"""
     r"""(?P<val>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|"""
     # an unquoted value, unless it is the next key ("failed: password: x")
     r"""(?!["']?[A-Za-z][A-Za-z0-9_.-]*["']?\s*[:=])[^\s,;&{}\[\])"']+)""")
@@ -148,8 +158,8 @@ _COMMAND_ARGS = {
 # A password piped to chpasswd: echo "user:X" | chpasswd, and a cloud-config
 # chpasswd list ("chpasswd:\n  list: |\n    user:X\n    user2:Y").
 _CHPASSWD_PIPE = re.compile(
-    r"""(?P<user>[\w.-]+:)(?P<pw>[^\s"':|]+)(?P<tail>["']?\s*\|\s*"""
-    r"""(?:sudo\s+)?chpasswd\b)""")
+    r"""(?<![\w.-])(?P<user>[\w.-]+:)(?P<pw>[^\s"':|]+)"""
+    r"""(?P<tail>["']?\s*\|\s*(?:sudo\s+)?chpasswd\b)""")
 _CHPASSWD_LIST = re.compile(
     r"(?P<head>chpasswd:\s*\n(?P<indent>[ \t]+)list:\s*[|>]?[-+]?[ \t]*\n)"
     r"(?P<body>(?:(?P=indent)[ \t]+[^\n]*(?:\n|$))+)")
@@ -163,7 +173,8 @@ def _quoted(val):
 
 
 def _keyed(match):
-    key = match.group("key").strip("\"'")
+    # what names it starts at a letter: "--password", "1token" name one
+    key = match.group("key").strip("\"'").lstrip("0123456789_.-")
     if not is_secret_key(key):
         return match.group(0)
     return "%s%s%s" % (match.group("key"), match.group("sep"),
@@ -196,8 +207,23 @@ def _chpasswd(text):
         lambda e: e.group("user") + REDACTED, m.group("body")), text)
 
 
-def _url(match):
-    url = match.group(0)
+def _urls(text):
+    """``text`` with each URL in it passed through :func:`_url`."""
+    out, done = [], 0
+    for match in _URL_REST.finditer(text):
+        start = match.start()
+        while start > done and text[start - 1] in _SCHEME:
+            start -= 1
+        while start < match.start() and text[start] not in _LETTERS:
+            start += 1
+        if start == match.start():
+            continue                    # no scheme before "://"
+        out += [text[done:start], _url(text[start:match.end()])]
+        done = match.end()
+    return "".join(out) + text[done:] if out else text
+
+
+def _url(url):
     if is_signed_url(url):
         return REDACTED
     return _USERINFO.sub(lambda m: m.group("head") + REDACTED + "@", url,
@@ -218,7 +244,7 @@ def scrub_text(text):
       mysql's ``-px`` and mysqladmin's ``password x``, ``sshpass -p x``,
       ``curl -u user:x``, a ``user:x`` piped or listed to chpasswd."""
     if "://" in text:
-        text = _URL.sub(_url, text)
+        text = _urls(text)
     if "=" in text or ":" in text:
         text = _KEYED.sub(_keyed, text)
     if "-" in text:
