@@ -17,7 +17,14 @@ Reads, per poll:
   ``metadata`` that Heat's engine computed;
 - ``GET /stacks/{name}/{id}/resources/{resource}/metadata`` per resource, on
   the worker pool and cached between polls (see :func:`heatplug_fetch`),
-  except where Heat's own code says what it is (:func:`known_metadata`);
+  except where Heat's own code says what it is (:func:`known_metadata`).
+  A 404 there does not by itself mean the resource is gone: Heat 27
+  answers 404 for a resource whose name is not ASCII, which it lists.
+  Only then (no extra call otherwise), ``GET /stacks/{name}/{id}/resources``
+  (no detail) once per stack with such a 404: a resource it still lists
+  is kept, with its last good metadata (stale, with a warning) or none,
+  and one it no longer lists (or whose stack answers 404) is left out as
+  deleted since the list (:func:`_settle_not_found`);
 - ``GET /stacks/{name}/{id}/template`` per listed stack
   (:meth:`heatplug.context.PollContext.templates`: shared with the other
   families that read templates, and cached between polls while the stack's
@@ -308,8 +315,10 @@ def heatplug_fetch(ctx):
     whatever its type or age.  Metadata that :func:`known_metadata` can tell
     is not read, except at a full refresh after the first poll (and never
     again for a resource where Heat answered otherwise).  A resource whose
-    metadata read answers 404 (it or its stack was deleted meanwhile) is
-    left out.  ``templates`` holds the parameters, resources and outputs
+    metadata read answers 404 is left out only when its stack's resource
+    list, read again, no longer has it (it or its stack was deleted
+    meanwhile); otherwise it is kept (:func:`_settle_not_found`).
+    ``templates`` holds the parameters, resources and outputs
     sections of the template of every listed stack (``ctx.templates``);
     ``orphans``, when there are any, the ids of the listed stacks whose
     parent is gone (:func:`heatplug.context.orphans`).
@@ -370,7 +379,8 @@ def heatplug_fetch(ctx):
                 cache[key] = {"signature": list(_signature(res)),
                               "poll": poll, "metadata": found, "known": True}
                 return False
-        if ctx.full_refresh or entry is None or entry.get("known"):
+        if ctx.full_refresh or entry is None or entry.get("known") or \
+                entry.get("unserved"):
             return True
         if ctx.changed_only and roots.get(sid) is not None and \
                 roots[sid] not in changed:
@@ -387,11 +397,10 @@ def heatplug_fetch(ctx):
         except heat_exc.HTTPNotFound:
             return _GONE
 
-    gone = set()
-    for (key, _, res), metadata in zip(todo, ctx.map(read, todo)):
+    not_found = []
+    for (key, ident, res), metadata in zip(todo, ctx.map(read, todo)):
         if metadata is _GONE:
-            gone.add(key)
-            cache.pop(key, None)
+            not_found.append((key, ident, res))
         else:
             entry = cache.get(key) or {}
             cache[key] = {"signature": list(_signature(res)), "poll": poll,
@@ -400,6 +409,7 @@ def heatplug_fetch(ctx):
                           "read_always": entry.get("read_always") or (
                               metadata != known(key, res) and
                               known(key, res) is not None)}
+    gone = _settle_not_found(ctx, not_found, cache, poll)
     LOG.debug("resources: %d resources, %d metadata reads, %d gone",
               len(keyed), len(todo), len(gone))
 
@@ -425,6 +435,58 @@ def heatplug_fetch(ctx):
     if orphans:             # no key: none (as in answers recorded before)
         result["orphans"] = sorted(orphans)
     return result
+
+
+def _settle_not_found(ctx, not_found, cache, poll):
+    """The keys of the resources of ``not_found`` (``(key, ident,
+    resource)`` whose metadata read answered 404) that are gone.
+
+    A 404 says either "deleted since the resource list" or "Heat cannot
+    serve this item although it lists it" (Heat 27 answers 404 to every
+    per-resource call for a resource whose name is not ASCII: its own URL
+    decoding).  The resource show cannot tell them apart (it 404s the same
+    way), so each stack with such a 404 has its resources listed again
+    (``GET /stacks/{name}/{id}/resources``, no detail, one call per stack,
+    on the worker pool; nothing when no read answered 404): a resource
+    still listed is kept, one not listed any more (or whose stack answers
+    404) is gone.  A kept resource keeps its last good metadata if there is
+    any (said to be stale in a warning), else it has none (no metadata
+    rows); its metadata is read again on every poll until Heat answers.
+    """
+    if not not_found:
+        return set()
+    idents = sorted({ident for _, ident, _ in not_found})
+
+    def listed(ident):
+        try:
+            return {context.to_dict(r).get("resource_name")
+                    for r in ctx.heat.resources.list(ident)}
+        except heat_exc.HTTPNotFound:
+            return set()            # the stack is gone
+    names = dict(zip(idents, ctx.map(listed, idents)))
+    gone = set()
+    for key, ident, res in not_found:
+        name = res["resource_name"]
+        if name not in names[ident]:
+            gone.add(key)
+            cache.pop(key, None)
+            continue
+        entry = cache.get(key)
+        first = not (entry and entry.get("unserved"))
+        if entry is None or entry.get("metadata") is None:
+            cache[key] = {"signature": list(_signature(res)), "poll": poll,
+                          "metadata": None, "unserved": True}
+            kept = "publishing no metadata for it"
+        else:
+            entry["unserved"] = True
+            kept = ("keeping its metadata last read %d poll(s) ago, which "
+                    "may be stale" % (poll - entry["poll"]))
+        (LOG.warning if first else LOG.debug)(
+            "resources: Heat answered 404 to the metadata of resource %r of "
+            "stack %s although it still lists the resource (Heat cannot "
+            "serve it, e.g. Heat 27 with a non-ASCII resource name): "
+            "keeping the resource, %s", name, ident, kept)
+    return gone
 
 
 # -- translate ----------------------------------------------------------------

@@ -343,14 +343,26 @@ def test_scrub_shapes():
 # -- fetch: the metadata cache ------------------------------------------------
 
 class FakeCtx(conftest.FakeCtx):
-    """The parts of a FamilyContext the fetch uses, over recorded answers."""
+    """The parts of a FamilyContext the fetch uses, over recorded answers.
+    One serves several polls: its shared reads are made each time."""
+
+    def shared(self, key, factory):
+        return factory()
 
     def __init__(self, raw):
         super().__init__(
             heat_stacks=types.SimpleNamespace(template=self._template))
-        self.heat.resources = types.SimpleNamespace(metadata=self._read)
+        self.heat.resources = types.SimpleNamespace(metadata=self._read,
+                                                    list=self._list)
         self.reads = []
+        self.lists = []
+        #: (stack id, name): deleted since the list (metadata and list)
         self.gone = set()
+        #: (stack id, name): listed, but its metadata read answers 404
+        #: (Heat 27 and a non-ASCII name)
+        self.unserved = set()
+        #: stack ids whose resource list answers 404 (deleted)
+        self.gone_stacks = set()
         self._resources = [{k: v for k, v in r.items() if k != "metadata"}
                            for r in raw["resources"]]
         self._metadata = {(family.stack_of(context.link(r, "stack"))[1],
@@ -361,9 +373,20 @@ class FakeCtx(conftest.FakeCtx):
     def _read(self, ident, name):
         sid = ident.split("/")[1]
         self.reads.append((sid, name))
-        if (sid, name) in self.gone:
+        if (sid, name) in self.gone | self.unserved or \
+                sid in self.gone_stacks:
             raise heat_exc.HTTPNotFound()
         return self._metadata[(sid, name)]
+
+    def _list(self, ident, **kwargs):
+        sid = ident.split("/")[1]
+        self.lists.append((sid, kwargs))
+        if sid in self.gone_stacks:
+            raise heat_exc.HTTPNotFound()
+        return [types.SimpleNamespace(to_dict=lambda r=r: r)
+                for r in self._resources
+                if family.stack_of(context.link(r, "stack"))[1] == sid and
+                (sid, r["resource_name"]) not in self.gone]
 
     def _template(self, ident):
         self.reads.append((ident.split("/")[1], "template"))
@@ -453,6 +476,92 @@ def test_fetch_rereads_a_changed_resource_and_skips_a_gone_one(raw):
     assert _metadata_reads(ctx) == ["child", "ok", "token"]
     assert len(out["resources"]) == 20
     assert "child" not in {r["resource_name"] for r in out["resources"]}
+    # The 404 was checked against the stack's resource list, read again.
+    assert ctx.lists == [(child_stack, {})]
+
+
+def _named(ctx, name):
+    res = next(r for r in ctx._resources if r["resource_name"] == name)
+    return res, family.stack_of(context.link(res, "stack"))[1]
+
+
+def test_no_extra_call_while_every_metadata_read_answers(raw):
+    ctx = FakeCtx(raw)
+    for _ in range(3):
+        assert family.heatplug_fetch(ctx) == raw
+    ctx.full_refresh = True
+    family.heatplug_fetch(ctx)
+    assert ctx.lists == []
+
+
+def test_a_listed_resource_whose_metadata_404s_is_kept(raw, caplog):
+    # F8: Heat 27 answers 404 to GET .../resources/<non-ascii>/metadata
+    # although it lists the resource: not "deleted since the list".
+    ctx = FakeCtx(raw)
+    child, sid = _named(ctx, "child")
+    ctx.unserved.add((sid, "child"))
+    with caplog.at_level("DEBUG", logger=family.LOG.name):
+        out = family.heatplug_fetch(ctx)
+    assert len(out["resources"]) == 21
+    got = next(r for r in out["resources"] if r["resource_name"] == "child")
+    # Every column of the list's answer, no metadata (none was ever read).
+    assert {k: v for k, v in got.items() if k != "metadata"} == child
+    assert got["metadata"] is None
+    assert ctx.lists == [(sid, {})]             # one call, that stack only
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    msg = warnings[0].getMessage()
+    assert "'child'" in msg and sid in msg and "no metadata" in msg
+    rows = family.heatplug_translate(copy.deepcopy(out))
+    res = next(r for r in as_dicts(rows, "resources")
+               if (r["stack_id"], r["resource_name"]) == (sid, "child"))
+    assert res["resource_type"] == child["resource_type"]
+    assert child_rows(rows, "resources_metadata", res) == {}
+    assert child_rows(rows, "resources_links", res) != {}
+    assert len(rows["resources"]) == 21
+    # Read again next poll (Heat may answer then); said once at WARNING.
+    caplog.clear()
+    ctx.reads.clear()
+    with caplog.at_level("DEBUG", logger=family.LOG.name):
+        family.heatplug_fetch(ctx)
+    assert "child" in _metadata_reads(ctx)
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    assert any("'child'" in r.getMessage() for r in caplog.records)
+    # Once Heat answers, its metadata is back and cached as usual.
+    ctx.unserved.clear()
+    assert family.heatplug_fetch(ctx) == raw
+    ctx.reads.clear()
+    family.heatplug_fetch(ctx)
+    assert "child" not in _metadata_reads(ctx)
+
+
+def test_a_listed_resource_whose_metadata_404s_keeps_its_last_metadata(
+        raw, caplog):
+    ctx = FakeCtx(raw)
+    server, sid = _named(ctx, "server")
+    family.heatplug_fetch(ctx)
+    ctx.unserved.add((sid, "server"))
+    ctx.full_refresh = True
+    with caplog.at_level("WARNING", logger=family.LOG.name):
+        out = family.heatplug_fetch(ctx)
+    assert "server" in _metadata_reads(ctx)
+    assert out == raw               # the last good metadata, kept
+    [warning] = caplog.records
+    assert "'server'" in warning.getMessage()
+    assert "stale" in warning.getMessage()
+    assert ctx.lists == [(sid, {})]
+
+
+def test_a_404_is_gone_when_the_stack_is_gone(raw):
+    ctx = FakeCtx(raw)
+    child, sid = _named(ctx, "child")
+    family.heatplug_fetch(ctx)
+    ctx.gone_stacks.add(sid)
+    child["updated_time"] = "2030-01-01T00:00:00Z"
+    out = family.heatplug_fetch(ctx)
+    assert "child" not in {r["resource_name"] for r in out["resources"]}
+    assert len(out["resources"]) == 20
+    assert ctx.lists == [(sid, {})]
 
 
 def test_fetch_rereads_everything_after_max_age(raw):
