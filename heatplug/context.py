@@ -46,6 +46,7 @@ import urllib.parse
 
 from heatclient import exc as heat_exc
 
+from heatplug import heat_templates
 from heatplug import stats
 
 LOG = logging.getLogger(__name__)
@@ -338,7 +339,13 @@ class PollContext:
                 if stack["id"] in listed:
                     kept[stack["id"]] = entry
                 out[stack["id"]] = entry[1]
-        return out
+            known = {sid: entry[1] for sid, entry in kept.items()}
+        # A name hidden anywhere in a tree is hidden in all of it (Heat's
+        # parameter_defaults reach every stack of a tree by name): judged
+        # over every template of the tree read so far.
+        marked = heat_templates.hidden_in_trees(dict(known, **out),
+                                                self.stack_roots())
+        return {sid: marked[sid] for sid in out}
 
     def token_project(self):
         """The id of the project heatplug's token is scoped to, or None.

@@ -31,9 +31,17 @@ def _first(func, arg):
     return arg
 
 
+#: Stands, among the parameters an expression names, for one whose name
+#: is computed (``get_param: {get_param: which}``, ``get_param:
+#: {list_join: ...}``): it may be any parameter, a secret one too
+#: (:func:`depends`).
+COMPUTED = "\0computed"
+
+
 def references(expr):
     """``(parameters, resources)`` an unresolved template expression names
-    (a CFN ``Ref`` name lands in both)."""
+    (a CFN ``Ref`` name lands in both); :data:`COMPUTED` among the
+    parameters for a name computed by a function."""
     params, resources = set(), set()
     todo = [expr]
     while todo:
@@ -47,6 +55,9 @@ def references(expr):
                             params.add(name)
                         if key not in _PARAM_FUNCS:
                             resources.add(name)
+                    elif key not in _RESOURCE_FUNCS and \
+                            isinstance(name, (dict, list)):
+                        params.add(COMPUTED)
                 todo.append(arg)
         elif isinstance(node, (list, tuple)):
             todo.extend(node)
@@ -83,6 +94,13 @@ def attribute_references(expr):
         elif isinstance(node, (list, tuple)):
             todo.extend(node)
     return found
+
+
+def depends(params, secret):
+    """True when parameters an expression names (:func:`references`)
+    include one in ``secret``: a computed name may be any of them."""
+    return bool(secret) and (COMPUTED in params or not params.isdisjoint(
+        secret))
 
 
 def reads_secret(expr, partial):
@@ -158,6 +176,47 @@ def hidden_parameters(template, strict=False):
     return {n for n, schema in params.items() if is_hidden(schema)}
 
 
+def hidden_in_trees(templates, roots):
+    """``templates`` (``{stack_id: template or its sections}``) with every
+    parameter hidden whose name some template of the same tree (``roots``:
+    ``{stack_id: root stack id}``) hides.
+
+    Heat hands the environment's ``parameter_defaults`` to every stack of a
+    tree by name: a root (or a nested template) hiding ``dbpass`` and a
+    nested template declaring it plain both get the value, and Heat even
+    rewrites the nested template's ``default`` to it.  So a name hidden
+    anywhere in a tree is hidden in all of it.  Templates that need no
+    change are returned as they are (no copy)."""
+    names = {}
+    for sid, template in templates.items():
+        if isinstance(template, dict):
+            try:
+                hidden = hidden_parameters(template)
+            except (TypeError, ValueError, AttributeError):
+                continue
+            if hidden:
+                names.setdefault(roots.get(sid, sid), set()).update(hidden)
+    if not names:
+        return templates
+    out = dict(templates)
+    for sid, template in templates.items():
+        tree = names.get(roots.get(sid, sid))
+        if not tree or not isinstance(template, dict):
+            continue
+        for key, flag, true in (("parameters", "hidden", True),
+                                ("Parameters", "NoEcho", "true")):
+            params = template.get(key)
+            if not isinstance(params, dict):
+                continue
+            marked = {n: dict(schema, **{flag: true})
+                      for n, schema in params.items() if n in tree and
+                      isinstance(schema, dict) and not is_hidden(schema)}
+            if marked:
+                out[sid] = dict(template, **{key: dict(params, **marked)})
+            break
+    return out
+
+
 def secret_parameters(template, strict=False):
     """Names of the template's hidden, NoEcho or secret-named parameters."""
     params = section(template, "parameters", "Parameters", strict=strict)
@@ -198,11 +257,11 @@ def tainted_resources(template, secret, strict=False, seeds=()):
     while changed:
         changed = False
         for name, (p, r) in refs.items():
-            if name not in attrs and (p & secret or r & attrs):
+            if name not in attrs and (depends(p, secret) or r & attrs):
                 attrs.add(name)
                 changed = True
     meta = {name for name, (p, r, read) in meta_refs.items()
-            if p & secret or r & attrs or read}
+            if depends(p, secret) or r & attrs or read}
     return attrs, meta
 
 
@@ -265,7 +324,7 @@ def tainted_outputs(template, secret, strict=False, seeds=()):
     for name, definition in section(template, "outputs", "Outputs",
                                     strict=strict).items():
         params, resources = references(definition)
-        if params & secret or resources & attrs or \
+        if depends(params, secret) or resources & attrs or \
                 reads_secret(definition, partial):
             result.add(name)
     return result

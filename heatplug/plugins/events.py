@@ -736,7 +736,8 @@ def secret_properties(template, seeds=(), hidden_below=None):
             continue
         for key, expr in (props or {}).items():
             p, r = heat_templates.references(expr)
-            if p & secret or r & tainted or key in below or \
+            if heat_templates.depends(p, secret) or r & tainted or \
+                    key in below or \
                     heat_templates.reads_secret(expr, partial) or \
                     _mentions(expr, below):
                 keys.add(key)

@@ -427,14 +427,33 @@ def heatplug_fetch(ctx):
     # The configs Heat derived for deployments a stack built from its
     # secrets: Heat pushes them into their servers' metadata.
     pushed_ids = {d.get("config_id") for d in ctx.software_deployments()}
-    secret = stack_secrets.software_secrets(ctx, templates)["configs"] & \
-        pushed_ids
+    found = stack_secrets.software_secrets(ctx, templates)
+    secret = found["configs"] & pushed_ids
+    # The software resources whose config or deployment carries a secret
+    # (a RandomString's value included): their attributes show it too.
+    # (Only those: found["configs"] also holds every resource a secret
+    # reaches, generated ones included, which attributes do not follow.)
+    made = {d.get("id") for d in ctx.software_deployments()}
+    software = {r.get("physical_resource_id") for r in out
+                if r.get("resource_type") in SOFTWARE_CONFIG_TYPES or
+                r.get("physical_resource_id") in made} & (
+        found["configs"] | found["deployments"])
     result = {"resources": out, "templates": templates,
               "secret_configs": sorted(secret, key=str)}
+    if software:            # no key: none (as in answers recorded before)
+        result["secret_software"] = sorted(software, key=str)
     orphans = context.orphans(ctx.stacks())
     if orphans:             # no key: none (as in answers recorded before)
         result["orphans"] = sorted(orphans)
     return result
+
+
+#: Resource types whose physical id is a software config's id: their
+#: ``config`` attribute is its body.
+SOFTWARE_CONFIG_TYPES = frozenset((
+    "OS::Heat::SoftwareConfig", "OS::Heat::StructuredConfig",
+    "OS::Heat::CloudConfig", "OS::Heat::MultipartMime",
+    "OS::Heat::SoftwareComponent"))
 
 
 def _settle_not_found(ctx, not_found, cache, poll):
@@ -563,7 +582,8 @@ def _stack_and_nested(resource):
     return stack, nested
 
 
-def _resource_rows(res, secrets, secret_configs=frozenset()):
+def _resource_rows(res, secrets, secret_configs=frozenset(),
+                   secret_software=frozenset()):
     """The rows of one resource, one list per table (in TABLE_NAMES order);
     raises on a malformed resource.
 
@@ -592,7 +612,8 @@ def _resource_rows(res, secrets, secret_configs=frozenset()):
     attributes = _mapping(get("attributes"), "attributes")
     attrs = []
     if attributes:
-        hide = secrets.attributes(sid, name) or secrets.climbing(sid, name)
+        hide = get("physical_resource_id") in secret_software or \
+            secrets.attributes(sid, name) or secrets.climbing(sid, name)
         attrs = [(sid, name, key,
                   redact.value(key, attributes[key], hidden=True)
                   if hide is True or hide and heat_templates.carries(key, hide)
@@ -640,10 +661,12 @@ def heatplug_translate(raw):
     secrets = stack_secrets.ResourceSecrets(
         resources, raw.get("templates"), orphans=raw.get("orphans"))
     secret_configs = frozenset(raw.get("secret_configs") or ())
+    secret_software = frozenset(raw.get("secret_software") or ())
     tables = [rows[name] for name in TABLE_NAMES]
     for res in raw.get("resources") or ():
         try:
-            out = _resource_rows(res, secrets, secret_configs)
+            out = _resource_rows(res, secrets, secret_configs,
+                                 secret_software)
         except Exception:
             # Malformed: translate it again under rows.record(), which skips
             # and reports it (translation is pure: it fails the same way).
@@ -653,7 +676,8 @@ def heatplug_translate(raw):
                                       context.link(res, "stack"))
             out = None
             with rows.record("resource", ident):
-                out = _resource_rows(res, secrets, secret_configs)
+                out = _resource_rows(res, secrets, secret_configs,
+                                     secret_software)
             if out is None:
                 continue
         for table, table_rows in zip(tables, out):

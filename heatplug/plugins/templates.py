@@ -15,7 +15,12 @@ per dependency, ``depends_on``/``DependsOn`` as a string or a list),
 ``condition`` and ``deletion_policy``, and the outputs' names and
 descriptions.  Heat returns a hidden (HOT ``hidden: true``, CFN ``NoEcho``)
 parameter's ``default`` in plain text: it is published as ``<redacted>``, as
-are the ``allowed_values`` of a hidden parameter.
+are the ``allowed_values`` of a hidden parameter.  So is the default of a
+parameter whose name another template of the stack's tree hides: Heat hands
+the environment's ``parameter_defaults`` to every stack of a tree by name
+and writes the value into a nested template's default
+(:func:`heatplug.heat_templates.hidden_in_trees`, over the shared templates:
+no extra call).
 
 Constraints are published in HOT's vocabulary whatever the format:
 ``length``, ``range`` (``{"min": .., "max": ..}``), ``modulo``,
@@ -31,9 +36,14 @@ a full refresh (``ctx.full_refresh``), which reads every template again;
 ids that left the list are dropped.
 """
 
+import logging
+
 import heatplug
+from heatplug import heat_templates
 from heatplug import redact
 from heatplug import translation
+
+LOG = logging.getLogger(__name__)
 
 SOURCE = ("GET /v1/{project}/stacks/{name}/{id}/template (stacks.template), "
           "per stack")
@@ -63,7 +73,8 @@ TABLES = [
                  "CommaDelimitedList, Json, ...)"),
         ("default", "the default (JSON for a list or map), None when there "
                     "is none; '<redacted>' for a hidden or secret-named "
-                    "parameter"),
+                    "parameter, or one another template of its tree "
+                    "hides"),
         ("hidden", "True for HOT hidden: true or CFN NoEcho: true"),
         ("immutable", "True when the parameter cannot be changed by an "
                       "update (HOT immutable)"),
@@ -171,7 +182,29 @@ def heatplug_fetch(ctx):
 
     # Cached per stack signature (ctx.per_stack): Heat changes a stack's
     # template only through an action that changes the signature.
-    return list(ctx.per_stack("templates", one).values())
+    records = list(ctx.per_stack("templates", one).values())
+    # A name another template of the tree hides is hidden here too (Heat's
+    # parameter_defaults reach every stack of a tree by name, and Heat
+    # writes the value into a nested template's default): the shared
+    # templates say which (heat_templates.hidden_in_trees); the same reads.
+    try:
+        sections = ctx.templates(ctx.stacks())
+    except Exception as exc:
+        LOG.warning("templates: which parameters a tree hides cannot be "
+                    "told this poll (%s: %s): every parameter's default "
+                    "and allowed values are redacted",
+                    type(exc).__name__, exc)
+        sections = None
+    out = []
+    for record in records:
+        template = sections.get(record["stack_id"]) if sections else None
+        try:
+            hidden = sorted(heat_templates.hidden_parameters(template)) \
+                if template is not None else True
+        except (TypeError, ValueError, AttributeError):
+            hidden = True
+        out.append(dict(record, hidden=hidden))
+    return out
 
 
 # -- translation -------------------------------------------------------------
@@ -279,7 +312,9 @@ def deletion_policy(value):
     return value
 
 
-def _translate_one(rows, sid, template):
+def _translate_one(rows, sid, template, also_hidden=()):
+    """``also_hidden``: names hidden elsewhere in the stack's tree; True:
+    every parameter (which are is unknown)."""
     if not isinstance(template, dict):
         raise ValueError("template is a %s, not a map"
                          % type(template).__name__)
@@ -295,22 +330,25 @@ def _translate_one(rows, sid, template):
         if not isinstance(schema, dict):
             raise ValueError("parameter %s is a %s, not a map"
                              % (name, type(schema).__name__))
+        masked = also_hidden is True or name in also_hidden
         if hot:
             hidden = _flag(schema.get("hidden"))
             found = hot_constraints(schema)
             rows.add("template_parameters", sid, name, schema.get("type"),
-                     redact.value(name, schema.get("default"), hidden=hidden),
+                     redact.value(name, schema.get("default"),
+                                  hidden=hidden or masked),
                      hidden, _flag(schema.get("immutable")),
                      schema.get("description"), schema.get("label"))
         else:
             hidden = _flag(schema.get("NoEcho"))
             found = cfn_constraints(schema)
             rows.add("template_parameters", sid, name, schema.get("Type"),
-                     redact.value(name, schema.get("Default"), hidden=hidden),
+                     redact.value(name, schema.get("Default"),
+                                  hidden=hidden or masked),
                      hidden, False, schema.get("Description"), None)
         for kind, value, desc in found:
             if kind == "allowed_values":
-                value = redact.value(name, value, hidden=hidden)
+                value = redact.value(name, value, hidden=hidden or masked)
             rows.add("template_parameter_constraints", sid, name, kind,
                      value, desc)
 
@@ -348,5 +386,7 @@ def heatplug_translate(raw):
             sid = record["stack_id"]
             if not isinstance(sid, str) or not sid:
                 raise ValueError("no stack id")
-            _translate_one(rows, sid, record["template"])
+            hidden = record.get("hidden", ())
+            _translate_one(rows, sid, record["template"],
+                           hidden if hidden is True else frozenset(hidden))
     return rows

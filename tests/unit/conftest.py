@@ -73,9 +73,13 @@ class FakeCtx:
         # dict again for the next poll)
         self._lock = threading.Lock()
         self._state = {} if state is None else state
+        self._memo = {}
 
     def stacks(self):
         return self._stacks
+
+    def stack_roots(self):
+        return context.stack_roots(self._stacks)
 
     #: what ``resources()`` answers: Heat's resource lists
     resource_list = ()
@@ -84,7 +88,10 @@ class FakeCtx:
         return list(self.resource_list)
 
     def shared(self, key, factory):
-        return factory()
+        # once per poll (per fake), as the real one
+        if key not in self._memo:
+            self._memo[key] = factory()
+        return self._memo[key]
 
     def map(self, fn, items):
         return [fn(i) for i in items]

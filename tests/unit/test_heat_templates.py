@@ -143,3 +143,33 @@ def test_attribute_references():
                   {"get_resource": "w"}]}
     assert ht.attribute_references(expr) == {
         ("r", "x"), ("s", "y"), ("t", "z"), ("u", None), ("v", None)}
+
+
+def test_a_computed_parameter_name_may_be_a_secret_one():
+    """``get_param`` whose name a function computes resolves to whichever
+    parameter the name says: a hidden one too (tester F3)."""
+    template = {
+        "parameters": {"hid": {"type": "string", "hidden": True},
+                       "which": {"type": "string", "default": "hid"},
+                       "shown": {"type": "string"}},
+        "resources": {
+            "chosen": {"type": "OS::Heat::Value", "properties": {
+                "value": {"get_param": {"get_param": "which"}}}},
+            "joined": {"type": "OS::Heat::Value", "properties": {
+                "value": {"get_param": {"list_join": ["", ["h", "id"]]}}}},
+            "path": {"type": "OS::Heat::Value", "properties": {
+                "value": {"get_param": [{"get_param": "which"}, "k"]}}},
+            "plain": {"type": "OS::Heat::Value", "properties": {
+                "value": {"get_param": "shown"}}},
+        },
+        "outputs": {"o": {"value": {"get_attr": ["chosen", "value"]}},
+                    "p": {"value": {"get_attr": ["plain", "value"]}}},
+    }
+    params, _ = ht.references({"get_param": {"get_param": "which"}})
+    assert params == {ht.COMPUTED, "which"}
+    secret = ht.secret_parameters(template)
+    assert ht.tainted_resources(template, secret)[0] == {
+        "chosen", "joined", "path"}
+    assert ht.tainted_outputs(template, secret) == {"o"}
+    # without a secret parameter, a computed name carries none
+    assert ht.tainted_resources(template, set())[0] == set()

@@ -236,31 +236,36 @@ def _listed(raw, status="CREATE_COMPLETE"):
              "updated_time": None} for i, r in enumerate(raw)]
 
 
+def _without_hidden(records):
+    return [{k: v for k, v in r.items() if k != "hidden"} for r in records]
+
+
 def test_a_full_refresh_reads_every_template_again(raw):
     heat = FakeStacks(raw)
-    cache = {}
+    cache, state = {}, {}
     listed = _listed(raw)
-    templates.heatplug_fetch(FakeCtx(listed, heat, cache))
-    assert templates.heatplug_fetch(
-        FakeCtx(listed, heat, cache, full_refresh=True)) == raw
+    templates.heatplug_fetch(FakeCtx(listed, heat, cache, state=state))
+    assert _without_hidden(templates.heatplug_fetch(
+        FakeCtx(listed, heat, cache, full_refresh=True, state=state))) == raw
     assert len(heat.calls) == 16
-    templates.heatplug_fetch(FakeCtx(listed, heat, cache))
+    templates.heatplug_fetch(FakeCtx(listed, heat, cache, state=state))
     assert len(heat.calls) == 16
 
 
 def test_fetch_caches_by_signature_and_drops_vanished_stacks(raw, ids):
     heat = FakeStacks(raw)
-    cache = {}
+    cache, state = {}, {}
     listed = _listed(raw)
-    assert templates.heatplug_fetch(FakeCtx(listed, heat, cache)) == raw
+    assert _without_hidden(templates.heatplug_fetch(
+        FakeCtx(listed, heat, cache, state=state))) == raw
     assert len(heat.calls) == 8
-    templates.heatplug_fetch(FakeCtx(listed, heat, cache))
+    templates.heatplug_fetch(FakeCtx(listed, heat, cache, state=state))
     assert len(heat.calls) == 8                  # all from the cache
     changed = copy.deepcopy(listed)
     changed[0]["updated_time"] = "2026-01-01T00:00:00Z"
     changed[1]["stack_status"] = "UPDATE_IN_PROGRESS"
-    templates.heatplug_fetch(FakeCtx(changed, heat, cache))
-    templates.heatplug_fetch(FakeCtx(changed, heat, cache))
+    templates.heatplug_fetch(FakeCtx(changed, heat, cache, state=state))
+    templates.heatplug_fetch(FakeCtx(changed, heat, cache, state=state))
     # 0 once (new signature, then cached); 1 each time (in progress).
     assert heat.calls[8:] == ["s0/%s" % listed[0]["id"],
                               "s1/%s" % listed[1]["id"],
@@ -268,7 +273,7 @@ def test_fetch_caches_by_signature_and_drops_vanished_stacks(raw, ids):
     heat.gone.add(listed[2]["id"])
     fewer = [s for s in changed if s["id"] != listed[3]["id"]]
     fewer[2] = dict(fewer[2], stack_status="DELETE_IN_PROGRESS")
-    got = templates.heatplug_fetch(FakeCtx(fewer, heat, cache))
+    got = templates.heatplug_fetch(FakeCtx(fewer, heat, cache, state=state))
     assert {r["stack_id"] for r in got} == {s["id"] for s in fewer} - {
         listed[2]["id"]}
     assert set(cache["templates"]) == {r["stack_id"] for r in got}
