@@ -58,8 +58,14 @@ seen (``marker``, ascending order).  What Heat 27 does that shapes the code
   and redacts the properties that depend on a hidden or secret-named
   parameter or on a ``RandomString`` (transitively through other resources),
   and every property of a nested stack whose owning resource receives one
-  (:func:`effective_secrets`).  What to redact is decided when the detail
-  is read and kept with it.
+  (:func:`effective_secrets`), and the properties of a nested stack using
+  ``resource_facade`` when its owner's metadata or policies carry a secret
+  (:func:`facade_secrets`).  An event that may have been recorded under
+  another template version (an update, a rollback: events do not say)
+  cannot be judged with the current one: every property of it is redacted
+  (:func:`judged_elsewhere`, :func:`_verdict`).  What to redact is decided
+  when the detail is read and kept with it, and decided again (never
+  relaxing) when the tree's signature changes.
 
 Modes (see :mod:`heatplug.context`): a full refresh (``ctx.full_refresh``)
 lists every tree's events from the first one again (the details are kept:
@@ -381,7 +387,7 @@ def _trees(stacks):
     return by_id, depth, trees
 
 
-def _fetch_detail(ctx, details, secrets, event):
+def _fetch_detail(ctx, details, judge, event):
     try:
         ident, _ = _stack_link(event)
         shown = context.to_dict(ctx.heat.events.get(
@@ -395,8 +401,8 @@ def _fetch_detail(ctx, details, secrets, event):
     details[event["id"]] = {
         "resource_type": shown.get("resource_type"),
         "resource_properties": shown.get("resource_properties"),
-        # None: every value is redacted (see effective_secrets)
-        "secret_properties": _secret_of(secrets, event),
+        # None: every value is redacted (see effective_secrets, _verdict)
+        "secret_properties": judge(event),
     }
 
 
@@ -487,33 +493,133 @@ def effective_secrets(by_id, analyses, owned):
 
 
 def _analyse(ctx, by_id, stack_ids, owned):
-    """:func:`effective_secrets` of ``stack_ids`` (whole trees: a secret
-    flows down from a parent and up from a nested stack), from their
-    templates (``ctx.templates``)."""
+    """``(secrets, names)``: :func:`effective_secrets` of ``stack_ids``
+    (whole trees: a secret flows down from a parent and up from a nested
+    stack), from their templates (``ctx.templates``), and ``{stack_id: the
+    names of the resources of its template}`` (None: unknown)."""
     templates = ctx.templates([by_id[sid] for sid in stack_ids])
     nested = heat_templates.NestedSecrets(templates, owned)
-    analyses = {}
+    facades = {}
+
+    def facade(sid):
+        """Whether ``sid``'s owner shows a secret through
+        ``resource_facade`` (its metadata or policies carry one)."""
+        parent, name = owned.get(sid, (None, None))
+        if parent is None:
+            return False
+        if parent not in facades:
+            template, found = templates.get(parent), None
+            if template is not None:
+                try:
+                    found = facade_secrets(template, nested.seeds(parent))
+                except (ValueError, TypeError, AttributeError):
+                    found = None
+            facades[parent] = found
+        found = facades[parent]
+        return found is None or name is None or name in found
+
+    analyses, names = {}, {}
     for sid in stack_ids:
-        template, result = templates.get(sid), None
+        template, result, known = templates.get(sid), None, None
         if template is not None:
             try:
                 result = secret_properties(template, nested.seeds(sid),
-                                           nested.hidden_below(sid))
+                                           nested.hidden_below(sid),
+                                           facade=facade(sid))
+                known = set(heat_templates.section(
+                    template, "resources", "Resources", strict=True))
             except (ValueError, TypeError, AttributeError) as exc:
                 LOG.warning("template of stack %s not understood (%s): "
                             "every property of its events is redacted",
                             context.stack_identifier(by_id[sid]), exc)
-        analyses[sid] = result
-    return effective_secrets(by_id, analyses, owned)
+                result = None
+        analyses[sid], names[sid] = result, known
+    return effective_secrets(by_id, analyses, owned), names
 
 
-def _secret_of(secrets, event):
+#: an event's resource states whose recorded properties are the ones the
+#: resource has under the template in force since its stack's last action
+#: began: a resource created (new or a replacement), or updated, by it.
+#: Heat records a resource's *stored* properties in an event, so an
+#: ``UPDATE_IN_PROGRESS`` (and ``UPDATE_FAILED``) holds the old ones, and
+#: the ``DELETE_*`` of a resource an update removed or replaced too.
+CURRENT_STATES = frozenset(("CREATE_IN_PROGRESS", "CREATE_COMPLETE",
+                            "CREATE_FAILED", "UPDATE_COMPLETE"))
+
+#: stack actions that set ``updated_time`` but keep the stack's template
+#: (heat/engine/stack.py: every action but CREATE sets it when it begins;
+#: UPDATE, ROLLBACK and RESTORE switch templates, these do not)
+SAME_TEMPLATE_ACTIONS = frozenset(("CHECK", "SUSPEND", "RESUME",
+                                   "SNAPSHOT"))
+
+#: actions whose events may hold another template's properties on any
+#: stack (a stack updated since the stack list was read included)
+_OTHER_TEMPLATE_STATES = frozenset(("UPDATE_IN_PROGRESS", "UPDATE_FAILED"))
+_OTHER_TEMPLATE_ACTIONS = frozenset(("DELETE", "ROLLBACK"))
+
+
+def history(stack):
+    """``(since, same)`` of a stack dict: the epoch at which its last
+    action other than CREATE began (``updated_time``; None: never; +inf
+    when it cannot be read), and whether that action keeps the template
+    (:data:`SAME_TEMPLATE_ACTIONS`)."""
+    updated = (stack or {}).get("updated_time")
+    if not updated:
+        return None, True
+    since = context.epoch(updated)
+    action, _ = translation.split_status((stack or {}).get("stack_status"))
+    return (float("inf") if since is None else since,
+            action in SAME_TEMPLATE_ACTIONS)
+
+
+def judged_elsewhere(event, since, same):
+    """True when ``event``'s properties may have been recorded under a
+    template other than its stack's current one, which then cannot judge
+    them (every property is redacted).  Heat's events do not say which
+    template version they were recorded under, so (``since``, ``same``:
+    :func:`history` of the event's stack):
+
+    - a resource's ``UPDATE_IN_PROGRESS``/``UPDATE_FAILED``, ``DELETE_*``
+      and ``ROLLBACK_*`` events hold the properties it had before (an
+      update's old definition; also when the update began after the stack
+      list was read);
+    - on a stack whose template may have changed (``updated_time`` set),
+      every event recorded up to the moment its last action began
+      (``event_time <= updated_time``: Heat's times are to the second), and
+      when that action may have changed the template (an update, rollback
+      or restore), every later event but those of :data:`CURRENT_STATES`.
+    """
+    status = event.get("resource_status")
+    action, _ = translation.split_status(status)
+    if status in _OTHER_TEMPLATE_STATES or action in _OTHER_TEMPLATE_ACTIONS:
+        return True
+    if since is None:
+        return False
+    when = _event_epoch(event)
+    if when is None or when <= since:
+        return True
+    return not same and status not in CURRENT_STATES
+
+
+def _verdict(secrets, names, histories, event):
     """What :func:`_fetch_detail` keeps as an event's
-    ``secret_properties``: a sorted list, or None (every property)."""
-    by_resource = secrets.get(_stack_id(event))
+    ``secret_properties``: a sorted list, or None (every property): its
+    stack's analysis (:func:`effective_secrets`), unless the event may
+    have been recorded under another template (:func:`judged_elsewhere`)
+    or its resource is not in the current one (removed, or added by an
+    update rolled back since): then None."""
+    sid = _stack_id(event)
+    by_resource = secrets.get(sid)
     if by_resource is None:
         return None
-    return sorted(by_resource.get(event.get("resource_name"), ()))
+    if stack_event_detail(event) is not None:
+        return []           # the stack's own: no properties
+    name = event.get("resource_name")
+    known = names.get(sid)
+    if known is None or name not in known or \
+            judged_elsewhere(event, *histories.get(sid, (None, True))):
+        return None
+    return sorted(by_resource.get(name, ()))
 
 
 def _merged(kept, now):
@@ -662,17 +768,19 @@ def fetch(ctx, detail=None, now=None):
                                      signatures[roots[sid]]))
     if todo:
         owned = owners(by_id, events)
-        secrets = _analyse(ctx, by_id, [sid for root in sorted(todo)
-                                        for sid in [root] + trees[root]],
-                           owned)
+        secrets, names = _analyse(
+            ctx, by_id, [sid for root in sorted(todo)
+                         for sid in [root] + trees[root]], owned)
+        judge = functools.partial(
+            _verdict, secrets, names,
+            {sid: history(by_id[sid]) for sid in secrets})
         for event in events:
             found = details.get(event.get("id"))
             if found is not None and _stack_id(event) in secrets:
                 found["secret_properties"] = _merged(
-                    found.get("secret_properties"),
-                    _secret_of(secrets, event))
+                    found.get("secret_properties"), judge(event))
         analysed.update((root, signatures.get(root)) for root in todo)
-        ctx.map(lambda e: _fetch_detail(ctx, details, secrets, e), missing)
+        ctx.map(lambda e: _fetch_detail(ctx, details, judge, e), missing)
     return {"events": events,
             "details": {e["id"]: details[e["id"]] for e in events
                         if e.get("id") in details}}
@@ -693,7 +801,7 @@ _NUMBERS = frozenset((int, float, bool))
 
 # -- which properties carry a hidden parameter --------------------------------
 
-def secret_properties(template, seeds=(), hidden_below=None):
+def secret_properties(template, seeds=(), hidden_below=None, facade=False):
     """``{resource: {property, ...}}``: the properties whose value depends
     on a hidden (or secret-named) parameter, on a generated secret
     (``heat_templates.GENERATED_SECRET_TYPES``), or on a resource in
@@ -708,12 +816,20 @@ def secret_properties(template, seeds=(), hidden_below=None):
     that hold a whole template (``heat_templates.TEMPLATE_PROPERTIES``:
     ``OS::Heat::Stack``'s ``template``).  ``{"*"}`` stands for every
     property.  Heat records resolved property values in events,
-    hidden parameters in plain text included."""
+    hidden parameters in plain text included.
+
+    :param facade: the stack's owner shows a secret through
+        ``resource_facade`` (:func:`facade_secrets`): every property using
+        it is secret, and so are the attributes of its resource (what
+        reads them is tainted)."""
     secret = heat_templates.secret_parameters(template, strict=True)
     resources = heat_templates.section(template, "resources", "Resources",
                                        strict=True)
     whole, partial = heat_templates.split_seeds(seeds, resources)
     whole |= heat_templates.generated_secrets(template)
+    if facade:
+        whole |= {name for name, definition in resources.items()
+                  if _uses_facade(definition)}
     tainted, _ = heat_templates.tainted_resources(
         template, secret, strict=True,
         seeds={**partial, **dict.fromkeys(whole)})
@@ -739,10 +855,58 @@ def secret_properties(template, seeds=(), hidden_below=None):
             if heat_templates.depends(p, secret) or r & tainted or \
                     key in below or \
                     heat_templates.reads_secret(expr, partial) or \
-                    _mentions(expr, below):
+                    _mentions(expr, below) or \
+                    (facade and _uses_facade(expr)):
                 keys.add(key)
         result[name] = keys
     return result
+
+
+#: what HOT's ``resource_facade`` (CFN's ``Fn::ResourceFacade``) shows a
+#: nested stack of the resource that owns it
+FACADE_SECTIONS = ("metadata", "Metadata", "deletion_policy",
+                   "DeletionPolicy", "update_policy", "UpdatePolicy")
+FACADE_FUNCTIONS = frozenset(("resource_facade", "Fn::ResourceFacade"))
+
+
+def facade_secrets(template, seeds=()):
+    """Names of the resources whose metadata, deletion or update policy
+    (what ``resource_facade`` shows the nested stack a resource owns)
+    depends on a hidden or secret-named parameter, a generated secret, a
+    resource in ``seeds`` (see :func:`secret_properties`) or a resource
+    that does."""
+    secret = heat_templates.secret_parameters(template, strict=True)
+    resources = heat_templates.section(template, "resources", "Resources",
+                                       strict=True)
+    whole, partial = heat_templates.split_seeds(seeds, resources)
+    whole |= heat_templates.generated_secrets(template)
+    tainted, _ = heat_templates.tainted_resources(
+        template, secret, strict=True,
+        seeds={**partial, **dict.fromkeys(whole)})
+    found = set()
+    for name, definition in resources.items():
+        if not isinstance(definition, dict):
+            continue
+        shown = {k: v for k, v in definition.items() if k in FACADE_SECTIONS}
+        p, r = heat_templates.references(shown)
+        if heat_templates.depends(p, secret) or r & tainted or \
+                heat_templates.reads_secret(shown, partial):
+            found.add(name)
+    return found
+
+
+def _uses_facade(expr):
+    """True when ``expr`` calls ``resource_facade`` anywhere."""
+    todo = [expr]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            if any(k in FACADE_FUNCTIONS for k in node):
+                return True
+            todo.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            todo.extend(node)
+    return False
 
 
 def _union(a, b):

@@ -15,12 +15,14 @@ import json
 import logging
 
 import pytest
+import yaml
 
 import heatplug
 from heatplug import auth
 from heatplug import errors
 from heatplug import log as hplog
 from heatplug import redact
+from tests.functional import conftest as functional
 from tests.reliability import conftest as rconf
 from tests.reliability import faultproxy
 
@@ -559,3 +561,250 @@ def test_default_retries_back_off_exponentially():
     assert auth.DEFAULT_RETRIES["status_code_retry_delay"] is None
     assert auth.DEFAULT_RETRIES["connect_retries"] == 3
     assert auth.DEFAULT_RETRIES["status_code_retries"] == 3
+
+
+# -- event properties recorded under another template version ----------------
+
+F5_V1 = """
+heat_template_version: 2018-08-31
+parameters:
+  hid: {type: string, hidden: true}
+resources:
+  v: {type: OS::Heat::Value, properties: {value: {get_param: hid}}}
+  gone:
+    type: OS::Heat::Value
+    properties: {value: {list_join: ['-', [pw, {get_param: hid}]]}}
+"""
+F5_V2 = """
+heat_template_version: 2018-08-31
+parameters:
+  hid: {type: string, hidden: true}
+resources:
+  v: {type: OS::Heat::Value, properties: {value: {get_param: hid}}}
+"""
+F5_V2_FAIL = F5_V2 + """
+  added:
+    type: OS::Heat::Value
+    properties: {value: {list_join: ['-', [new, {get_param: hid}]]}}
+  boom:
+    type: OS::Heat::TestResource
+    depends_on: added
+    properties: {fail: true}
+"""
+F5_PUBLIC = """
+heat_template_version: 2018-08-31
+resources:
+  wait:
+    type: OS::Heat::TestResource
+    properties: {action_wait_secs: {create: 2}}
+  v:
+    type: OS::Heat::Value
+    depends_on: wait
+    properties: {value: public}
+"""
+
+
+def _event_properties(heat, ident):
+    """``[(resource, status, properties)]`` of every resource event of a
+    stack and the stacks below it, as Heat shows them."""
+    found = []
+    for event in heat.events.list(ident, nested_depth=3, sort_dir="asc"):
+        event = event.to_dict()
+        stack = next(link["href"] for link in event["links"]
+                     if link["rel"] == "stack").split("/stacks/", 1)[1]
+        if event["resource_name"] == stack.split("/")[0]:
+            continue                # the stack's own: no properties
+        shown = heat.events.get(stack, event["resource_name"], event["id"])
+        found.append((event["resource_name"], event["resource_status"],
+                      shown.to_dict().get("resource_properties")))
+    return found
+
+
+def _update(heat, ident, template, **kwargs):
+    heat.stacks.update(ident, template=yaml.safe_load(template), **kwargs)
+    return functional.wait_for_stack(heat, ident, timeout=200)
+
+
+def _stack(heat, name, template, **kwargs):
+    return functional.create_stack(heat, name, template, **kwargs)
+
+
+def _properties_rows(result, resource):
+    """``{(status, key): value}`` of ``resource``'s event property rows."""
+    events = {r[0]: r for r in result.tables["events"].rows}
+    return {(events[eid][7], key): value
+            for eid, key, value in result.tables[
+                "events_resource_properties"].rows
+            if events[eid][2] == resource}
+
+
+def test_event_properties_of_a_resource_an_update_removed(
+        local_heat, heat, tmp_path):
+    """An update removes a resource built from a hidden parameter: its
+    DELETE events (new, first read after the update) and its CREATE events
+    hold the old properties, which the current template cannot judge.  A
+    poller that ran before the update and one started after show none."""
+    canary = "canary-f5-removed-4Jw2"
+    poller = rconf.make_poller(tmp_path, local_heat.endpoint)
+    stack = _stack(heat, "f5-removed", F5_V1, parameters={"hid": canary})
+    ident = "f5-removed/%s" % stack["id"]
+    try:
+        assert poller.poll().ok
+        assert _update(heat, ident, F5_V2, existing=True)[
+            "stack_status"] == "UPDATE_COMPLETE"
+        shown = _event_properties(heat, ident)
+        assert ("gone", "DELETE_COMPLETE",
+                {"value": "pw-" + canary}) in shown
+        for result in (poller.poll(), poller.poll(),
+                       rconf.make_poller(tmp_path, local_heat.endpoint,
+                                         name="cold.conf").poll()):
+            assert result.ok, result.errors
+            assert canary not in rconf.as_json(result)
+            assert _properties_rows(result, "gone")[
+                ("DELETE_COMPLETE", "value")] == redact.REDACTED
+    finally:
+        functional.delete_stack(heat, ident)
+
+
+def test_event_properties_of_an_update_rolled_back(local_heat, heat,
+                                                   tmp_path):
+    """An update adds a resource built from a hidden parameter, fails and
+    rolls back to the template without it: that resource's CREATE and
+    DELETE events hold the hidden value, and the current template knows no
+    such resource."""
+    canary = "canary-f5-rollback-8Pq3"
+    poller = rconf.make_poller(tmp_path, local_heat.endpoint)
+    stack = _stack(heat, "f5-rollback", F5_V2, parameters={"hid": canary})
+    ident = "f5-rollback/%s" % stack["id"]
+    try:
+        assert poller.poll().ok
+        assert _update(heat, ident, F5_V2_FAIL, existing=True,
+                       disable_rollback=False)[
+            "stack_status"] == "ROLLBACK_COMPLETE"
+        assert ("added", "DELETE_COMPLETE", {"value": "new-" + canary}) \
+            in _event_properties(heat, ident)
+        for result in (poller.poll(),
+                       rconf.make_poller(tmp_path, local_heat.endpoint,
+                                         name="cold.conf").poll()):
+            assert result.ok, result.errors
+            assert canary not in rconf.as_json(result)
+            assert _properties_rows(result, "added")
+    finally:
+        functional.delete_stack(heat, ident)
+
+
+def test_event_properties_before_an_update_dropped_the_secret(
+        local_heat, heat, tmp_path):
+    """A heatplug started after an update that dropped the hidden
+    parameter altogether (the template now has no secret at all): the
+    first version's events, and the update's UPDATE_IN_PROGRESS of ``v``
+    (Heat records the old properties), show the hidden value in Heat but
+    in no row; the update's UPDATE_COMPLETE, under the current template,
+    still shows its properties (``v`` waits for ``wait``: Heat's times are
+    to the second, and what an update records in the second it began
+    counts as possibly older)."""
+    canary = "canary-f5-cold-2Xv8"
+    stack = _stack(heat, "f5-cold", F5_V1, parameters={"hid": canary})
+    ident = "f5-cold/%s" % stack["id"]
+    try:
+        assert _update(heat, ident, F5_PUBLIC, parameters={})[
+            "stack_status"] == "UPDATE_COMPLETE"
+        shown = _event_properties(heat, ident)
+        assert ("v", "CREATE_COMPLETE", {"value": canary}) in shown
+        assert ("v", "UPDATE_IN_PROGRESS", {"value": canary}) in shown
+        result = rconf.make_poller(tmp_path, local_heat.endpoint).poll()
+        assert result.ok, result.errors
+        assert canary not in rconf.as_json(result)
+        assert _properties_rows(result, "v")[
+            ("UPDATE_COMPLETE", "value")] == "public"
+    finally:
+        functional.delete_stack(heat, ident)
+
+
+def test_event_properties_of_stacks_without_secrets_show(local_heat, heat,
+                                                         tmp_path):
+    """A stack without secrets, never updated, shows every event property;
+    one updated shows those of the resources the update created or
+    updated (recorded under the current template).  (Those of events
+    recorded before the update are redacted: a template heatplug did not
+    see may have had a secret.)"""
+    plain = """
+heat_template_version: 2018-08-31
+resources:
+  a: {type: OS::Heat::Value, properties: {value: plain-a}}
+"""
+    # Heat's times are to the second: what an update creates in the second
+    # it began counts as possibly older; ``b`` is created two seconds in
+    more = plain + """
+  wait:
+    type: OS::Heat::TestResource
+    properties: {action_wait_secs: {create: 2}}
+  b:
+    type: OS::Heat::Value
+    depends_on: wait
+    properties: {value: plain-b}
+"""
+    once = _stack(heat, "plain-once", plain)
+    twice = _stack(heat, "plain-twice", plain)
+    idents = ["plain-once/%s" % once["id"], "plain-twice/%s" % twice["id"]]
+    try:
+        assert _update(heat, idents[1], more)[
+            "stack_status"] == "UPDATE_COMPLETE"
+        result = rconf.make_poller(tmp_path, local_heat.endpoint).poll()
+        assert result.ok, result.errors
+        events = {r[0]: r for r in result.tables["events"].rows}
+        shown = {(events[eid][1], events[eid][2], events[eid][7], value)
+                 for eid, key, value in result.tables[
+                     "events_resource_properties"].rows}
+        assert {(once["id"], "a", "CREATE_IN_PROGRESS", "plain-a"),
+                (once["id"], "a", "CREATE_COMPLETE", "plain-a"),
+                (twice["id"], "b", "CREATE_IN_PROGRESS", "plain-b"),
+                (twice["id"], "b", "CREATE_COMPLETE", "plain-b")} <= shown
+    finally:
+        for ident in idents:
+            functional.delete_stack(heat, ident)
+
+
+def test_event_properties_showing_a_resource_facade(local_heat, heat,
+                                                    tmp_path):
+    """``resource_facade`` shows a nested stack its owner's metadata: built
+    from a hidden parameter, it shows in the nested resource's event
+    properties in Heat, in no row of heatplug; a nested property not using
+    it still shows."""
+    canary = "canary-facade-6Hn5"
+    facade = """
+heat_template_version: 2018-08-31
+resources:
+  fac:
+    type: OS::Heat::Value
+    properties: {value: {resource_facade: metadata}}
+  relay:
+    type: OS::Heat::Value
+    properties: {value: {get_attr: [fac, value]}}
+  other:
+    type: OS::Heat::Value
+    properties: {value: facade-plain}
+"""
+    parent = """
+heat_template_version: 2018-08-31
+parameters:
+  faceme: {type: string, hidden: true}
+resources:
+  thing: {type: facade.yaml, metadata: {blob: {get_param: faceme}}}
+"""
+    stack = _stack(heat, "facade", parent, files={"facade.yaml": facade},
+                   parameters={"faceme": canary})
+    ident = "facade/%s" % stack["id"]
+    try:
+        assert stack["stack_status"] == "CREATE_COMPLETE"
+        assert ("fac", "CREATE_COMPLETE", {"value": {"blob": canary}}) \
+            in _event_properties(heat, ident)
+        result = rconf.make_poller(tmp_path, local_heat.endpoint).poll()
+        assert result.ok, result.errors
+        assert canary not in rconf.as_json(result)
+        assert _properties_rows(result, "relay")[
+            ("CREATE_COMPLETE", "value")] == redact.REDACTED
+        assert _properties_rows(result, "other")[
+            ("CREATE_COMPLETE", "value")] == "facade-plain"
+    finally:
+        functional.delete_stack(heat, ident)
