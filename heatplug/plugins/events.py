@@ -897,16 +897,7 @@ def facade_secrets(template, seeds=()):
 
 def _uses_facade(expr):
     """True when ``expr`` calls ``resource_facade`` anywhere."""
-    todo = [expr]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, dict):
-            if any(k in FACADE_FUNCTIONS for k in node):
-                return True
-            todo.extend(node.values())
-        elif isinstance(node, (list, tuple)):
-            todo.extend(node)
-    return False
+    return _mentions(expr, FACADE_FUNCTIONS)
 
 
 def _union(a, b):
