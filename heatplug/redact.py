@@ -166,6 +166,32 @@ _CHPASSWD_LIST = re.compile(
 _CHPASSWD_ENTRY = re.compile(r"(?m)^(?P<user>\s*-?\s*[\w.-]+:)(?P<pw>\S+)")
 
 
+# Heat's (and Python's) messages for a value that fails a property's type or
+# a parameter's constraint quote the value, which may be a hidden
+# parameter's (a status reason: "Property error: ...: Value 'x' is not an
+# integer").  The value in each is redacted wherever such a message stands.
+_INVALID_VALUE = [re.compile(p) for p in (
+    r"(?P<head>\bValue ')(?P<v>[^'\n]*)(?P<tail>' is not an integer)",
+    r"(?P<head>could not convert string to float: ')(?P<v>[^'\n]*)"
+    r"(?P<tail>')",
+    r"(?P<head>invalid literal for int\(\) with base \d+: ')"
+    r"(?P<v>[^'\n]*)(?P<tail>')",
+    r'(?P<head>")(?P<v>[^"\n]*)(?P<tail>" (?:does not match pattern|is not '
+    r'a valid boolean|is not a map|is not an allowed value)\b)',
+    r"(?P<head>(?<![\w.+-]))(?P<v>[-+]?[0-9][0-9.eE+-]*)(?P<tail> (?:is not "
+    r"an integer\.|is out of range \(min|is not a multiple of))",
+)]
+_INVALID_HINTS = ("is not", "does not match", "could not convert",
+                  "invalid literal", "is out of range")
+
+
+def _invalid_values(text):
+    for pattern in _INVALID_VALUE:
+        text = pattern.sub(lambda m: m.group("head") + REDACTED +
+                           m.group("tail"), text)
+    return text
+
+
 def _quoted(val):
     """:data:`REDACTED` in ``val``'s quotes, if it has any."""
     quote = val[0] if val[:1] in ("'", '"') else ""
@@ -242,7 +268,10 @@ def scrub_text(text):
       (``--password x``, ``--os-password x``);
     - the password argument of commands whose password has no name:
       mysql's ``-px`` and mysqladmin's ``password x``, ``sshpass -p x``,
-      ``curl -u user:x``, a ``user:x`` piped or listed to chpasswd."""
+      ``curl -u user:x``, a ``user:x`` piped or listed to chpasswd;
+    - the value quoted by Heat's message for a value that fails a
+      property's type or a parameter's constraint (``Value '<redacted>' is
+      not an integer``): it may be a hidden parameter's."""
     if "://" in text:
         text = _urls(text)
     if "=" in text or ":" in text:
@@ -254,6 +283,8 @@ def scrub_text(text):
         text = _COMMAND.sub(_command, text)
     if "chpasswd" in text:
         text = _chpasswd(text)
+    if any(hint in text for hint in _INVALID_HINTS):
+        text = _invalid_values(text)
     return text
 
 

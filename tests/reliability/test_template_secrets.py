@@ -190,3 +190,56 @@ def test_no_canary_reaches_a_table(local_heat, heat, stacks, tmp_path):
               for r in result.tables["template_parameters"].rows}
     assert params[(child, "dbcred")] == (redact.REDACTED, False)
     assert params[(child, "colour")] == ("blue", False)
+
+
+FAILS_NESTED = """
+heat_template_version: 2018-08-31
+parameters:
+  n: {type: number}
+resources:
+  x: {type: OS::Heat::None}
+"""
+FAILS_PATTERN = """
+heat_template_version: 2018-08-31
+parameters:
+  p: {type: string, constraints: [{allowed_pattern: '[0-9]+'}]}
+resources:
+  x: {type: OS::Heat::None}
+"""
+#: A hidden value relayed at run time (get_attr) to a typed property and to
+#: constrained nested parameters: Heat's validation messages quote it.
+FAILS = """
+heat_template_version: 2018-08-31
+parameters:
+  hid: {type: string, hidden: true}
+resources:
+  relay: {type: OS::Heat::Value, properties: {value: {get_param: hid}}}
+  num: {type: nested.yaml, properties: {n: {get_attr: [relay, value]}}}
+  pat: {type: nested_pat.yaml, properties: {p: {get_attr: [relay, value]}}}
+  intprop:
+    type: OS::Heat::RandomString
+    properties: {length: {get_attr: [relay, value]}}
+"""
+
+
+def test_validation_messages_quoting_a_hidden_value(local_heat, heat,
+                                                    population, tmp_path):
+    canary = "canary-invalid-%s" % uuid.uuid4().hex[:8]
+    stack = _create(heat, "tsec-invalid", FAILS, parameters={"hid": canary},
+                    files={"nested.yaml": FAILS_NESTED,
+                           "nested_pat.yaml": FAILS_PATTERN})
+    ident = "%s/%s" % (stack["stack_name"], stack["id"])
+    try:
+        assert stack["stack_status"] == "CREATE_FAILED"
+        reasons = [stack["stack_status_reason"]] + [
+            r.resource_status_reason for r in heat.resources.list(ident)]
+        assert canary in json.dumps(reasons)       # Heat quotes it
+        result = rconf.make_poller(tmp_path, local_heat.endpoint).poll()
+        assert result.ok, result.errors
+        assert canary not in rconf.as_json(result)
+        shown = [r[8] for r in result.tables["resources"].rows
+                 if r[0] == stack["id"] and r[8]]
+        assert any("'%s'" % redact.REDACTED in r or
+                   '"%s"' % redact.REDACTED in r for r in shown), shown
+    finally:
+        functional.delete_stack(heat, ident)

@@ -232,3 +232,28 @@ def test_long_runs_are_scrubbed_in_one_pass():
     assert redact.scrub(blob + ": " + blob) == blob + ": " + blob
     assert redact.scrub_text("echo %s | chpasswd" % blob) == \
         "echo %s | chpasswd" % blob
+
+
+@pytest.mark.parametrize("given, expected", [
+    # Heat's messages for a value failing a property's type or a
+    # parameter's constraint: the value may be a hidden parameter's
+    ("Property error: Properties.length: Value 'CANARY' is not an integer",
+     "Property error: Properties.length: Value '%s' is not an integer" % R),
+    ("Properties.n: could not convert string to float: 'CANARY'",
+     "Properties.n: could not convert string to float: '%s'" % R),
+    ("invalid literal for int() with base 10: 'CANARY'",
+     "invalid literal for int() with base 10: '%s'" % R),
+    ('Properties.p: "CANARY" does not match pattern "[0-9]+"',
+     'Properties.p: "%s" does not match pattern "[0-9]+"' % R),
+    ('Parameter \'x\' is invalid: "CANARY" is not an allowed value ["a"]',
+     'Parameter \'x\' is invalid: "%s" is not an allowed value ["a"]' % R),
+    ('"CANARY" is not a valid boolean', '"%s" is not a valid boolean' % R),
+    ("Parameter 'n' is invalid: 1234 is out of range (min: 1, max: 9)",
+     "Parameter 'n' is invalid: %s is out of range (min: 1, max: 9)" % R),
+    ("7.5 is not an integer.", "%s is not an integer." % R),
+    # what only looks like one
+    ("This is not a test", "This is not a test"),
+    ("size x is not an integer", "size x is not an integer"),
+])
+def test_heat_validation_messages_lose_the_value_they_quote(given, expected):
+    assert redact.scrub_text(given) == expected
