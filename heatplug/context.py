@@ -301,6 +301,8 @@ class PollContext:
         refresh: Heat changes a stack's template only in an action, which
         changes its signature.  A stack whose template answers 404 is left
         out; templates of stacks that left the stack list are dropped.
+        A parameter whose name another template of the stack's tree hides
+        is marked hidden (:func:`heatplug.heat_templates.hidden_in_trees`).
         Call it from a family's fetch, not from inside :meth:`map`.
         """
         listed = {s.get("id") for s in self.stacks()}
