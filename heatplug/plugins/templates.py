@@ -314,7 +314,7 @@ def deletion_policy(value):
 
 def _translate_one(rows, sid, template, also_hidden=()):
     """``also_hidden``: names hidden elsewhere in the stack's tree; True:
-    every parameter (which are is unknown)."""
+    every parameter (which ones is unknown)."""
     if not isinstance(template, dict):
         raise ValueError("template is a %s, not a map"
                          % type(template).__name__)
